@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench [--only NAME] [--json]`` writes bench/RESULTS.md."""

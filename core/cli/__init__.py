@@ -1,0 +1,89 @@
+"""The ``python -m core`` command line: discovery and dispatch.
+
+Each module in this package is one command. It defines ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args) -> dict``; the dict is printed as the last line
+of stdout, as JSON. Modules named ``evaluate_<task>`` and ``train_<task>`` become
+``python -m core evaluate <task>`` and ``python -m core train <task>``. Adding a command
+is adding a module: nothing else needs editing.
+
+Errors: ``InputError``/``ModelError`` (and argument errors) exit 2 with one line on
+stderr; anything unexpected exits 1 with one line (``MEDLENS_DEBUG=1`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import pkgutil
+import sys
+import traceback
+from types import ModuleType
+from typing import Any, Sequence
+
+from core.errors import MedLensError
+
+GROUPS = {
+    "evaluate": "measure a model on data laid out like ../shared/data",
+    "train": "reproduce a model's committed weights",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"error: {self.prog}: {message}\n")
+        sys.exit(2)
+
+
+def command_modules() -> dict[str, ModuleType]:
+    """Importable command modules in this package, by module name."""
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            found[info.name] = importlib.import_module(f"{__name__}.{info.name}")
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m core", description="MedLens command line; the last stdout line is JSON.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    groups: dict[str, Any] = {}
+    for name, module in sorted(command_modules().items()):
+        verb, _, task = name.partition("_")
+        if verb in GROUPS and task:
+            if verb not in groups:
+                group_parser = commands.add_parser(verb, help=GROUPS[verb], description=GROUPS[verb])
+                groups[verb] = group_parser.add_subparsers(dest="task", metavar="TASK", parser_class=_Parser)
+                groups[verb].required = True
+            sub = groups[verb].add_parser(task, help=module.HELP, description=module.HELP)
+        else:
+            sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        result = args.handler(args)
+    except MedLensError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    except Exception as exc:  # last resort: one line, never a traceback unless asked
+        if os.environ.get("MEDLENS_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(f"error: internal error ({type(exc).__name__}: {exc})\n")
+        return 1
+    print(json.dumps(result, default=str))
+    return 0

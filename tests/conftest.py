@@ -1,0 +1,85 @@
+"""Fixtures shared by every test: the shared data folder, an isolated user data dir,
+and a tiny trained model registered from a temporary card folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("MEDLENS_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the clone (CI has it); tests that need it skip without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_user_data(tmp_path_factory: pytest.TempPathFactory):
+    """Keep labeling sessions and user models of the test run out of ~/.medlens."""
+    folder = tmp_path_factory.mktemp("medlens-data")
+    previous = os.environ.get("MEDLENS_DATA_DIR")
+    os.environ["MEDLENS_DATA_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("MEDLENS_DATA_DIR", None)
+    else:
+        os.environ["MEDLENS_DATA_DIR"] = previous
+
+
+def write_tiny_model(folder: Path, name: str = "tiny-test") -> Path:
+    """Train a TinyCNN for a few steps to tell bright from dark images; write card + weights."""
+    import torch
+    from safetensors.torch import save_file
+
+    from models.toy import TinyCNN
+
+    torch.manual_seed(0)
+    model = TinyCNN(in_channels=1, num_classes=2)
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(30):
+        labels = torch.randint(0, 2, (32,))
+        images = torch.rand(32, 1, 16, 16) * 0.5 + labels.view(-1, 1, 1, 1) * 0.5
+        loss = torch.nn.functional.cross_entropy(model(images), labels)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model_dir = folder / name
+    model_dir.mkdir(parents=True, exist_ok=True)
+    save_file(model.state_dict(), str(model_dir / "model.safetensors"))
+    card = {
+        "name": name,
+        "task": "test",
+        "description": "Tiny CNN for tests: bright (1) vs dark (0) 16x16 images.",
+        "architecture": {"name": "tiny_cnn", "args": {"in_channels": 1, "num_classes": 2}},
+        "weights": "model.safetensors",
+        "preprocessing": {"size": [16, 16], "channels": 1},
+        "labels": ["dark", "bright"],
+        "data": "synthetic, made by tests/conftest.py",
+        "metrics": {"note": "none; test fixture"},
+        "command": "tests/conftest.py:write_tiny_model",
+    }
+    (model_dir / "card.json").write_text(json.dumps(card, indent=2))
+    return model_dir
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Registers ``tiny-test`` from a temporary folder; the cache starts and ends empty."""
+    from core import cache, registry
+
+    write_tiny_model(tmp_path / "cards")
+    monkeypatch.setenv("MEDLENS_MODEL_DIRS", str(tmp_path / "cards"))
+    registry.reload()
+    cache.clear()
+    yield "tiny-test"
+    cache.clear()
+    monkeypatch.delenv("MEDLENS_MODEL_DIRS")
+    registry.reload()

@@ -1,0 +1,40 @@
+"""Command line: help lists commands, JSON last line, exit 2 with one line on bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args], cwd=REPO, capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, timeout=300,
+    )
+
+
+def test_help_lists_commands() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "models" in result.stdout
+
+
+def test_models_prints_registry_json(tiny_model: str) -> None:
+    result = run_cli("models", env={"MEDLENS_MODEL_DIRS": os.environ["MEDLENS_MODEL_DIRS"]})
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    names = [m["name"] for m in payload["models"]]
+    assert "tiny-test" in names
+    assert payload["n"] == len(names)
+
+
+def test_unknown_command_exits_2_with_one_line() -> None:
+    result = run_cli("frobnicate")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
