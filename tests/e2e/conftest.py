@@ -4,24 +4,15 @@ driven by Playwright. Screenshots go to ``test-artifacts/`` (git-ignored)."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, REPO, running_app, wait_until_idle
+
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = os.environ.get("MEDLENS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
-]
+__all__ = ["ARTIFACTS", "assert_no_exception", "wait_until_idle"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,44 +27,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {reason}"))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a running MedLens server (its own user data folder)."""
-    port = _free_port()
+    """Base URL of a running MedLens server (its own user data folder); its log is kept."""
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ, "MEDLENS_DATA_DIR": str(tmp_path_factory.mktemp("e2e-data"))}
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.headless", "true", "--server.address", "127.0.0.1"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.time() > deadline:
-            server.kill()
-            pytest.fail(f"streamlit did not start; log:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.5)
-    yield url
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    shutil.copy(log_path, ARTIFACTS / "streamlit.log") if ARTIFACTS.exists() else None
+    with running_app(tmp_path_factory.mktemp("e2e-data"), log_path) as url:
+        yield url
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "streamlit.log").write_text(log_path.read_text())
 
 
 @pytest.fixture(scope="session")
@@ -102,21 +63,8 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
     context.close()
 
 
-def wait_until_idle(page, timeout_ms: int = 120_000) -> None:
-    """Wait until Streamlit has run the script: content in the main block, no 'running' widget."""
-    page.wait_for_selector('[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]',
-                           timeout=timeout_ms)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=timeout_ms
-    )
-    page.wait_for_timeout(500)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=timeout_ms
-    )
-
-
 def assert_no_exception(page) -> None:
-    """Fail when Streamlit shows an exception box or an error alert of ours says 'Traceback'."""
+    """Fail when Streamlit shows an exception box or a traceback reaches the page."""
     boxes = page.locator('[data-testid="stException"]')
     assert boxes.count() == 0, boxes.first.inner_text()
     assert "Traceback" not in page.inner_text("body")
