@@ -3,7 +3,8 @@
 Each module in this package is one command. It defines ``HELP`` (one line),
 ``add_arguments(parser)`` and ``run(args) -> dict``; the dict is printed as the last line
 of stdout, as JSON. Modules named ``evaluate_<task>`` and ``train_<task>`` become
-``python -m core evaluate <task>`` and ``python -m core train <task>``. Adding a command
+``python -m core evaluate <task>`` and ``python -m core train <task>`` (underscores in
+the task become hyphens). Adding a command
 is adding a module: nothing else needs editing.
 
 Errors: ``InputError``/``ModelError`` (and argument errors) exit 2 with one line on
@@ -58,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                 group_parser = commands.add_parser(verb, help=GROUPS[verb], description=GROUPS[verb])
                 groups[verb] = group_parser.add_subparsers(dest="task", metavar="TASK", parser_class=_Parser)
                 groups[verb].required = True
-            sub = groups[verb].add_parser(task, help=module.HELP, description=module.HELP)
+            task_name = task.replace("_", "-")  # train_augmentation_study -> augmentation-study
+            sub = groups[verb].add_parser(task_name, help=module.HELP, description=module.HELP)
         else:
             sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
