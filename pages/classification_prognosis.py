@@ -1,6 +1,7 @@
 """Classification & prognosis: one tab per model family; each panel lives in core.ui."""
 
 import importlib
+import importlib.util
 
 import streamlit as st
 
@@ -22,9 +23,7 @@ TABS = [
 
 for tab, (title, module_name, function, planned) in zip(st.tabs([t[0] for t in TABS]), TABS):
     with tab:
-        try:
-            render = getattr(importlib.import_module(module_name), function)
-        except (ImportError, AttributeError):
+        if importlib.util.find_spec(module_name) is None:  # its issue has not landed yet
             not_available(title, planned)
             continue
-        render()
+        getattr(importlib.import_module(module_name), function)()

@@ -39,20 +39,33 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def command_modules() -> dict[str, ModuleType]:
-    """Importable command modules in this package, by module name."""
+def command_modules(broken: dict[str, str] | None = None) -> dict[str, ModuleType]:
+    """Command modules in this package, by module name.
+
+    A module that fails to import is left out (one broken command must not take the
+    others down) and its error is put in ``broken`` (the tests require it to stay empty).
+    """
     found = {}
     for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
+        if info.name.startswith("_"):
+            continue
+        try:
             found[info.name] = importlib.import_module(f"{__name__}.{info.name}")
+        except Exception as exc:  # noqa: BLE001 - reported, not hidden
+            if broken is not None:
+                broken[info.name] = f"{type(exc).__name__}: {exc}"
     return found
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m core", description="MedLens command line; the last stdout line is JSON.")
+    broken: dict[str, str] = {}
+    modules = command_modules(broken)
+    for name, error in broken.items():
+        sys.stderr.write(f"warning: command module {name} could not be loaded ({error})\n")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     groups: dict[str, Any] = {}
-    for name, module in sorted(command_modules().items()):
+    for name, module in sorted(modules.items()):
         verb, _, task = name.partition("_")
         if verb in GROUPS and task:
             if verb not in groups:

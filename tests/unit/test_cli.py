@@ -38,3 +38,14 @@ def test_unknown_command_exits_2_with_one_line() -> None:
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_every_command_module_imports() -> None:
+    from core.cli import command_modules
+
+    broken: dict[str, str] = {}
+    modules = command_modules(broken)
+    assert not broken, broken
+    for name, module in modules.items():
+        assert isinstance(module.HELP, str) and module.HELP, name
+        assert callable(module.add_arguments) and callable(module.run), name
