@@ -43,4 +43,5 @@ fi
 
 PORT="${PORT:-8501}"
 echo "MedLens is starting: open http://localhost:$PORT in your browser (Ctrl+C stops it)."
-exec "$VENV/bin/python" -m streamlit run app.py --server.port "$PORT" --server.headless true
+# core.ui.serve is `streamlit run app.py` with a fix for deep links on a fresh server (see its docstring).
+exec "$VENV/bin/python" -m core.ui.serve --server.port "$PORT" --server.headless true

@@ -67,4 +67,6 @@ def assert_no_exception(page) -> None:
     """Fail when Streamlit shows an exception box or a traceback reaches the page."""
     boxes = page.locator('[data-testid="stException"]')
     assert boxes.count() == 0, boxes.first.inner_text()
-    assert "Traceback" not in page.inner_text("body")
+    body = page.inner_text("body")
+    assert "Traceback" not in body
+    assert "Page not found" not in body, "Streamlit showed its 'Page not found' dialog"

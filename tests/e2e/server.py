@@ -36,7 +36,7 @@ def running_app(data_dir: Path, log_path: Path, timeout_s: float = 90) -> Iterat
     env = {**os.environ, "MEDLENS_DATA_DIR": str(data_dir)}
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "core.ui.serve", "--server.port", str(port),
              "--server.headless", "true", "--server.address", "127.0.0.1"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )

@@ -1,0 +1,31 @@
+"""Helpers shared by the prognosis commands (private: not a command itself)."""
+
+from __future__ import annotations
+
+import torch
+
+from core.errors import InputError
+from core.registry import ModelSpec, get_spec
+
+
+def spec_of(name: str, task: str) -> ModelSpec:
+    """The model's spec, or an InputError naming the valid models of ``task``."""
+    try:
+        spec = get_spec(name)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
+    if spec.task != task:
+        raise InputError(f"model {name!r} is a {spec.task} model, not {task}")
+    return spec
+
+
+def one_thread(threads: int) -> None:
+    """Training here is small: keep to ``threads`` CPU threads (others share the machine)."""
+    torch.set_num_threads(max(1, threads))
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise InputError(f"--cv-seeds must be comma-separated integers (got {text!r})") from None

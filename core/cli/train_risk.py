@@ -1,0 +1,30 @@
+"""``python -m core train risk``: compare LR / GBM / MLP for stroke, ship the logistic model."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from core.cli._prognosis_common import one_thread
+from core.prognosis.store import shared_data_dir
+
+HELP = "train stroke-risk (validation comparison of LR, GBM, MLP; logistic model shipped)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="stroke-risk")
+    parser.add_argument("--csv", help="stroke_train.csv (default ../shared/data/clinical/stroke/stroke_train.csv)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--members", type=int, default=200, help="bootstrap refits for the interval")
+    parser.add_argument("--out")
+    parser.add_argument("--threads", type=int, default=1)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from core.training.prognosis_risk import train
+
+    one_thread(args.threads)
+    csv = Path(args.csv) if args.csv else shared_data_dir() / "clinical" / "stroke" / "stroke_train.csv"
+    command = f"python -m core train risk --model {args.model} --seed {args.seed} --members {args.members}"
+    return train(args.model, csv, args.seed, args.members, args.out, command)

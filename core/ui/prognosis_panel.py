@@ -1,0 +1,357 @@
+"""Prognosis panels for the "Classification & prognosis" page: survival, stroke risk, heartbeats.
+
+Each ``render_*`` draws one tab: a form (fields, units and ranges from the model's card),
+the prediction with its uncertainty, what drives it, and batch scoring of a CSV. All work
+is done by ``core.prognosis.predict``; errors the user can fix are shown with ``st.error``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.errors import MedLensError
+from core.prognosis import predict
+from core.prognosis.tabular import Encoder, Field
+from core.registry import ModelSpec, list_models
+
+GROUP_COLOURS = ["#2ca02c", "#ff7f0e", "#d62728"]
+STATE = "medlens.prognosis."
+
+
+def _pick_model(task: str, key: str) -> ModelSpec | None:
+    specs = list_models(task)
+    if not specs:
+        st.warning(f"No {task} model is registered (train one with `python -m core train {task}`).")
+        return None
+    names = [s.name for s in specs]
+    name = st.selectbox("Model", names, key=f"{key}_model") if len(names) > 1 else names[0]
+    spec = next(s for s in specs if s.name == name)
+    st.caption(spec.card.get("description", ""))
+    return spec
+
+
+def _field_input(f: Field, key: str, stats: dict[str, Any] | None = None, default: Any = None) -> Any:
+    label = f"{f.label or f.name}" + (f" ({f.unit})" if f.unit else "")
+    if f.kind == "categorical":
+        levels = list(f.levels)
+        index = levels.index(str(default)) if default is not None and str(default) in levels else 0
+        fmt = (lambda v: {"0": "no", "1": "yes"}[v]) if set(levels) == {"0", "1"} else str
+        return st.selectbox(label, levels, index=index, format_func=fmt, key=f"{key}_{f.name}")
+    help_text = f"accepted {f.min:g}–{f.max:g}"
+    if stats:
+        help_text = f"cohort range {stats['min']:g}–{stats['max']:g}, median {stats['median']:g}; " + help_text
+    if f.optional:
+        help_text += "; leave empty if unknown"
+    value = default if default is not None else (None if f.optional else f.min)
+    return st.number_input(label, min_value=float(f.min), max_value=float(f.max),
+                           value=None if value is None else float(value), step=float(f.step),
+                           help=help_text, key=f"{key}_{f.name}")
+
+
+def _form_columns(fields: tuple[Field, ...], key: str, stats: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    columns = st.columns(2)
+    for i, f in enumerate(fields):
+        with columns[i % 2]:
+            values[f.name] = _field_input(f, key, stats.get(f.name) if f.kind == "numeric" else None,
+                                          defaults.get(f.name))
+    return values
+
+
+def _field_labels(spec: ModelSpec) -> dict[str, str]:
+    return {f.name: f.label or f.name for f in Encoder.from_json(spec.preprocessing["encoder"]).schema.fields}
+
+
+def _labelled(values: dict[str, float], labels: dict[str, str]) -> dict[str, float]:
+    return {labels.get(k, k): v for k, v in values.items()}
+
+
+def _bars(values: dict[str, float], title: str, xaxis: str) -> go.Figure:
+    items = sorted(values.items(), key=lambda kv: abs(kv[1]))
+    fig = go.Figure(go.Bar(
+        x=[v for _, v in items], y=[k for k, _ in items], orientation="h",
+        marker_color=["#d62728" if v > 0 else "#1f77b4" for _, v in items],
+    ))
+    fig.update_layout(title=title, xaxis_title=xaxis, height=60 + 28 * len(items),
+                      margin=dict(l=10, r=10, t=40, b=40))
+    return fig
+
+
+def _batch(label: str, key: str, score: Any, filename: str, expected: list[str]) -> None:
+    st.markdown(f"**{label}**")
+    st.caption("Columns: " + ", ".join(expected))
+    upload = st.file_uploader("CSV file", type=["csv"], key=f"{key}_csv")
+    if upload is None:
+        return
+    try:
+        table = score(upload.getvalue())
+    except MedLensError as exc:
+        st.error(str(exc))
+        return
+    st.dataframe(table, width="stretch", hide_index=True)
+    st.download_button("Download scored CSV", table.to_csv(index=False).encode(), file_name=filename,
+                       mime="text/csv", key=f"{key}_download")
+
+
+# ---------------------------------------------------------------- survival
+
+def render_survival() -> None:
+    """Patient form -> survival curve with band, median, 1/3/5-year survival, risk group, drivers."""
+    st.subheader("Survival after breast cancer (GBSG2)")
+    spec = _pick_model("survival", "surv")
+    if spec is None:
+        return
+    encoder = Encoder.from_json(spec.preprocessing["encoder"])
+    stats = spec.preprocessing.get("field_stats", {})
+    with st.form("survival_form"):
+        values = _form_columns(encoder.schema.fields, "surv", stats, spec.preprocessing.get("reference", {}))
+        submitted = st.form_submit_button("Predict survival", type="primary")
+    if submitted:
+        try:
+            result = predict.survival_patient(spec.name, values)
+            st.session_state[STATE + "survival"] = {**result, "labels": _field_labels(spec)}
+        except MedLensError as exc:
+            st.session_state.pop(STATE + "survival", None)
+            st.error(str(exc))
+    result = st.session_state.get(STATE + "survival")
+    if result:
+        _show_survival(result)
+    with st.expander("Cross-validated performance (DeepSurv vs Cox vs random survival forest)"):
+        _survival_metrics(spec)
+    names = encoder.schema.names
+    _batch("Batch scoring", "surv_batch", lambda b: predict.survival_batch(spec.name, b),
+           "survival_predictions.csv", names)
+
+
+def _show_survival(result: dict[str, Any]) -> None:
+    pred = result["prediction"]
+    years = lambda d: f"{d / 365.25:.1f} y" if d is not None else "not reached"  # noqa: E731
+    top = st.columns(2)
+    top[0].metric("Median survival", years(pred.median_days) if pred.median_days else "not reached",
+                  help="time where the predicted recurrence-free survival falls to 50 % (within follow-up)")
+    top[1].metric("Risk group", result["group_name"], help="tertile of the cohort's predicted risk")
+    cols = st.columns(max(3, len(pred.at_years)))
+    for col, (year, (mean, lo, hi)) in zip(cols, pred.at_years.items()):
+        col.metric(f"{year}-year survival", f"{mean:.0%}", help=f"ensemble 10–90 % band {lo:.0%}–{hi:.0%}")
+        col.caption(f"band {lo:.0%}–{hi:.0%}")
+    t_years = pred.times_days / 365.25
+    fig = go.Figure()
+    for g, name in enumerate(result["cohort"]["groups"]):
+        km = result["cohort"]["km"][str(g)]
+        fig.add_trace(go.Scatter(x=np.asarray(km["t"]) / 365.25, y=km["s"], mode="lines", line_shape="hv",
+                                 line=dict(color=GROUP_COLOURS[g], dash="dot", width=1.5),
+                                 name=f"cohort KM: {name} risk (n={km['n']})"))
+    fig.add_trace(go.Scatter(x=np.concatenate([t_years, t_years[::-1]]),
+                             y=np.concatenate([pred.upper, pred.lower[::-1]]), fill="toself",
+                             fillcolor="rgba(31,119,180,0.2)", line=dict(width=0), hoverinfo="skip",
+                             name="ensemble 10–90 % band"))
+    fig.add_trace(go.Scatter(x=t_years, y=pred.survival, mode="lines", line=dict(color="#1f77b4", width=3),
+                             name="this patient"))
+    fig.update_layout(title="Predicted recurrence-free survival vs the cohort's risk groups",
+                      xaxis_title="years since surgery", yaxis_title="survival probability",
+                      yaxis_range=[0, 1.02], height=430, margin=dict(l=10, r=10, t=50, b=40),
+                      legend=dict(orientation="h", y=-0.2))
+    st.plotly_chart(fig, width="stretch", key="surv_curve")
+    if max(abs(v) for v in pred.attributions.values()) < 1e-6:
+        st.info("Every field equals the cohort's typical patient, so no input moves this prediction away "
+                "from it. Change a field to see what drives the risk.")
+    else:
+        st.plotly_chart(_bars(_labelled(pred.attributions, result["labels"]), "What drives this prediction",
+                              "change in log hazard vs a typical patient (+ = higher risk)"),
+                        width="stretch", key="surv_attr")
+    st.caption("Each bar: the change in predicted log-risk when only that field is set back to the cohort's "
+               "median / most common value. Curves are an ensemble of 10 networks; the band is their spread.")
+
+
+def _survival_metrics(spec: ModelSpec) -> None:
+    metrics = spec.card.get("metrics", {})
+    rows = []
+    for key, report in metrics.items():
+        if not isinstance(report, dict) or "deepsurv" not in report:
+            continue
+        for model in ("deepsurv", "cox", "rsf"):
+            if model in report:
+                m = report[model]
+                rows.append({"data": report["dataset"], "model": model, "Harrell C": m["harrell_c"],
+                             "Uno C": m["uno_c"], "IBS": m["ibs"],
+                             "folds x seeds": f"{report['cv']} x {len(report['seeds'])}"})
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption(spec.card.get("metric_notes", ""))
+
+
+# ---------------------------------------------------------------- stroke
+
+def render_stroke() -> None:
+    """Form -> stroke risk with its interval and contributing factors; batch CSV."""
+    st.subheader("Stroke risk")
+    spec = _pick_model("risk", "stroke")
+    if spec is None:
+        return
+    encoder = Encoder.from_json(spec.preprocessing["encoder"])
+    defaults = {"gender": "Female", "age": 60.0, "hypertension": "0", "heart_disease": "0", "ever_married": "Yes",
+                "work_type": "Private", "Residence_type": "Urban", "avg_glucose_level": 100.0, "bmi": 28.0,
+                "smoking_status": "never smoked"}
+    with st.form("stroke_form"):
+        values = _form_columns(encoder.schema.fields, "stroke", {}, defaults)
+        submitted = st.form_submit_button("Estimate risk", type="primary")
+    if submitted:
+        try:
+            st.session_state[STATE + "stroke"] = predict.stroke_patient(spec.name, values)
+        except MedLensError as exc:
+            st.session_state.pop(STATE + "stroke", None)
+            st.error(str(exc))
+    result = st.session_state.get(STATE + "stroke")
+    if result:
+        cols = st.columns(3)
+        cols[0].metric("Stroke risk", f"{result['risk']:.1%}")
+        cols[1].metric("95 % interval", f"{result['lower']:.1%} – {result['upper']:.1%}",
+                       help="percentiles of 200 bootstrap refits of the model")
+        cols[2].metric("Base rate in training data", f"{result['prevalence']:.1%}")
+        st.plotly_chart(_bars(_labelled(result["contributions"], _field_labels(spec)), "Contributing factors",
+                              "log-odds vs the average training patient (+ = raises risk)"),
+                        width="stretch", key="stroke_attr")
+    with st.expander("Model comparison and calibration"):
+        _stroke_metrics(spec)
+    _batch("Batch scoring", "stroke_batch", lambda b: predict.stroke_rows(spec.name, b),
+           "stroke_risk.csv", encoder.schema.names)
+
+
+def _stroke_metrics(spec: ModelSpec) -> None:
+    metrics = spec.card.get("metrics", {})
+    rows = []
+    for name, m in metrics.get("validation", {}).items():
+        rows.append({"model": name, "val AUC": m["auc"], "AUC 95% CI": f"{m['auc_ci95'][0]:.3f}–{m['auc_ci95'][1]:.3f}",
+                     "val AUPRC": m["auprc"],
+                     "AUPRC 95% CI": f"{m['auprc_ci95'][0]:.3f}–{m['auprc_ci95'][1]:.3f}",
+                     "5-fold CV AUC": metrics.get("cv5_auc", {}).get(name, {}).get("mean")})
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.caption(f"Shipped: {metrics.get('shipped')} (best 5-fold CV AUC: {metrics.get('best_by_cv5_auc')}).")
+    cal = metrics.get("calibration_oof5")
+    if cal:
+        top = max(max(cal["predicted"]), max(cal["observed"])) * 1.1
+        fig = go.Figure([
+            go.Scatter(x=[0, top], y=[0, top], mode="lines", line=dict(dash="dash", color="grey"), name="perfect"),
+            go.Scatter(x=cal["predicted"], y=cal["observed"], mode="lines+markers", name="logistic (out-of-fold)",
+                       text=[f"n={n}" for n in cal["n"]]),
+        ])
+        fig.update_layout(title=f"Reliability (5-fold out-of-fold, Brier {cal['brier']})",
+                          xaxis_title="mean predicted risk", yaxis_title="observed stroke rate", height=360,
+                          margin=dict(l=10, r=10, t=50, b=40))
+        st.plotly_chart(fig, width="stretch", key="stroke_reliability")
+
+
+# ---------------------------------------------------------------- sequences
+
+def synthetic_beat(length: int, infarction_like: bool = False, seed: int = 0) -> np.ndarray:
+    """A made-up heartbeat (P, QRS, T as Gaussian bumps): a demo input, not patient data."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, length)
+    bump = lambda c, w, a: a * np.exp(-((t - c) / w) ** 2)  # noqa: E731
+    beat = bump(0.15, 0.04, 0.25) + bump(0.3, 0.015, -0.3) + bump(0.34, 0.02, 2.0) + bump(0.38, 0.015, -0.5)
+    beat += bump(0.65, 0.07, -0.4 if infarction_like else 0.6)
+    if infarction_like:
+        beat += 0.3 * ((t > 0.4) & (t < 0.6))
+    return (beat + rng.normal(0, 0.03, length)).astype(np.float32)
+
+
+def render_sequence() -> None:
+    """Upload a heartbeat (CSV row, UCR .ts/.txt) or use a synthetic demo -> classes + saliency."""
+    st.subheader("Heartbeat classification")
+    spec = _pick_model("sequence", "seq")
+    if spec is None:
+        return
+    length = int(spec.preprocessing["length"])
+    source = st.radio("Input", ["Upload a file", "Synthetic demo beat (generated, not real data)"],
+                      horizontal=True, key="seq_source")
+    series, truth = None, None
+    if source.startswith("Upload"):
+        upload = st.file_uploader(f"Sequence file: UCR .ts / .txt, or CSV rows of {length} values "
+                                  "(optional 'label' column)", type=["ts", "txt", "csv"], key="seq_file")
+        if upload is not None:
+            try:
+                x, labels = predict.load_sequences(spec.name, upload.getvalue(), upload.name)
+            except MedLensError as exc:
+                st.error(str(exc))
+                return
+            row = 0
+            if len(x) > 1:
+                row = int(st.number_input(f"Row (1–{len(x)})", 1, len(x), 1, key="seq_row")) - 1
+            series = x[row]
+            if labels is not None:
+                codes = list(spec.preprocessing["label_codes"])
+                code = str(labels[row])
+                truth = spec.labels[codes.index(code)] if code in codes else code
+            if labels is not None and len(x) > 1 and st.button("Evaluate the whole file", key="seq_eval"):
+                try:
+                    st.json(predict.evaluate_sequence(spec.name, upload.getvalue()))
+                except MedLensError as exc:
+                    st.error(str(exc))
+    else:
+        variant = st.selectbox("Demo shape", ["A: upright T wave", "B: inverted T wave, raised ST segment"],
+                               key="seq_demo")
+        series = synthetic_beat(length, variant.startswith("B"))
+        st.info("Synthetic demo: a generated waveform, not a recording. Upload a file to classify real beats.")
+    if series is None:
+        return
+    try:
+        out = predict.sequence_predict(spec.name, series)
+    except MedLensError as exc:
+        st.error(str(exc))
+        return
+    head = st.columns(2)
+    head[0].metric("Prediction", out["label"], help="class with the highest probability")
+    if truth:
+        head[1].metric("Label in file", truth)
+    cols = st.columns([2, 1])
+    with cols[0]:
+        st.plotly_chart(_saliency_figure(out["series"], out["saliency"], out["label"]), width="stretch",
+                        key="seq_trace")
+    with cols[1]:
+        probs = out["probs"]
+        fig = go.Figure(go.Bar(x=list(probs.values()), y=list(probs.keys()), orientation="h",
+                               text=[f"{p:.1%}" for p in probs.values()], textposition="auto"))
+        fig.update_layout(title="Class probabilities", xaxis_range=[0, 1], height=120 + 30 * len(probs),
+                          margin=dict(l=10, r=10, t=40, b=30))
+        st.plotly_chart(fig, width="stretch", key="seq_probs")
+    with st.expander("Cross-validated performance (GRU vs 1-D CNN)"):
+        rows = [{"model": k, **{m: v.get(m) for m in ("acc", "acc_sd", "macro_f1", "n", "cv")}}
+                for k, v in spec.card.get("metrics", {}).items() if isinstance(v, dict)]
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.caption(spec.card.get("split", {}).get("cv", ""))
+
+
+def _saliency_figure(series: np.ndarray, sal: np.ndarray, label: str) -> go.Figure:
+    steps = np.arange(len(series))
+    fig = go.Figure()
+    top = sal >= np.quantile(sal, 0.85)
+    for start, stop in _runs(top):
+        fig.add_vrect(x0=start - 0.5, x1=stop - 0.5, fillcolor="rgba(255,127,14,0.25)", line_width=0)
+    fig.add_trace(go.Scatter(x=steps, y=series, mode="lines", line=dict(color="#444", width=1.5), name="beat"))
+    fig.add_trace(go.Scatter(x=steps, y=series, mode="markers", name="saliency",
+                             marker=dict(color=sal, colorscale="Oranges", size=6, showscale=True,
+                                         colorbar=dict(title="saliency", thickness=10))))
+    fig.update_layout(title=f"Beat and gradient saliency for '{label}' (shaded: top 15 % of steps)",
+                      xaxis_title="time step", yaxis_title="amplitude", height=400, showlegend=False,
+                      margin=dict(l=10, r=10, t=50, b=40))
+    return fig
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    runs, start = [], None
+    for i, on in enumerate(mask):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            runs.append((start, i))
+            start = None
+    if start is not None:
+        runs.append((start, len(mask)))
+    return runs

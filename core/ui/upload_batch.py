@@ -1,0 +1,32 @@
+"""Batch mode: the current pipeline over many uploaded files, to a zip, with progress."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.preprocess import Pipeline
+from core.preprocess.batch import run_batch
+
+
+def batch_panel(pipeline: Pipeline, key: str) -> None:
+    st.caption(f"Runs the current pipeline ({len(pipeline)} step(s)) on every file and zips the results. "
+               "PNG takes the middle frame; NIfTI and DICOM keep every frame.")
+    files = st.file_uploader("Files to process", accept_multiple_files=True, key=f"{key}.files")
+    fmt = st.radio("Output format", ["png", "nifti", "dicom"], horizontal=True, key=f"{key}.fmt")
+    if st.button("Run batch", key=f"{key}.run", disabled=not files, icon=":material/play_arrow:"):
+        bar = st.progress(0.0, text="Starting…")
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.progress(done / total, text=f"{done}/{total}: {name}")
+
+        archive, report = run_batch([(f.name, f.getvalue()) for f in files], pipeline, fmt, progress)
+        st.session_state[f"{key}.result"] = (archive, report)
+    result = st.session_state.get(f"{key}.result")
+    if result:
+        archive, report = result
+        ok = sum(r["status"] == "ok" for r in report)
+        (st.success if ok == len(report) else st.warning)(f"{ok} of {len(report)} file(s) processed.")
+        st.dataframe(pd.DataFrame(report), hide_index=True, width="stretch")
+        st.download_button("Download results (zip)", archive, file_name="medlens_batch.zip", mime="application/zip",
+                           key=f"{key}.download", on_click="ignore", icon=":material/download:")

@@ -1,0 +1,96 @@
+"""Upload & preprocessing: load DICOM/NIfTI/raster, window, build a pipeline, export."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import InputError
+from core.export_image import export
+from core.preprocess import Pipeline
+from core.ui.state import set_working_image
+from core.ui.upload_batch import batch_panel
+from core.ui.upload_crop import crop_box_selector
+from core.ui.upload_metadata import metadata_panel
+from core.ui.upload_pipeline import pipeline_editor
+from core.ui.upload_source import IMAGE_ID, current_image, image_summary, source_picker
+from core.ui.upload_view import VIEW, current_view, viewer
+from core.ui.viewer import reset_view
+
+PIPELINE = "up.pipeline"
+
+st.title("Upload & preprocessing")
+st.caption("DICOM read natively (series, multi-frame, compressed), NIfTI and PNG/JPEG/TIFF; windowing in "
+           "modality units; a replayable preprocessing pipeline; de-identified and processed downloads.")
+
+source_picker()
+image = current_image()
+if image is None:
+    st.info("Upload a file, several files or a zip — or load one of the bundled examples.")
+    st.stop()
+
+image_id = st.session_state.get(IMAGE_ID, 0)
+if st.session_state.get("up.view_for") != image_id:
+    reset_view(image, VIEW)
+    st.session_state["up.view_for"] = image_id
+
+st.markdown(image_summary(image))
+skipped = image.metadata.get("_skipped") or []
+if skipped:
+    with st.expander(f"{len(skipped)} file(s) skipped while loading"):
+        st.dataframe(skipped, hide_index=True, width="stretch")
+
+tab_view, tab_meta, tab_export, tab_batch = st.tabs(["Viewer & pipeline", "Metadata", "Export", "Batch"])
+
+with tab_view:
+    viewer_area = st.container()
+    editor_col, crop_col = st.columns([1, 1], gap="large")
+    with editor_col:
+        st.subheader("Pipeline")
+        pipeline = pipeline_editor(PIPELINE)
+    with viewer_area:
+        viewer(image, image_id, pipeline)
+    with crop_col:
+        st.subheader("Crop by box")
+        frame, window = current_view()
+        box = crop_box_selector(image, frame, window, "up.crop")
+        if box:
+            pipeline.insert_crop(**box)
+            st.rerun()
+
+with tab_meta:
+    metadata_panel(image, "up.meta")
+
+with tab_export:
+    frame, window = current_view()
+    snapshot = Pipeline.from_dict(pipeline.to_dict())
+    stem = image.name.rsplit("/", 1)[-1].split(".", 1)[0] or "image"
+
+    def _export(fmt: str) -> bytes:
+        processed = snapshot.apply(image)
+        view_window = window if snapshot.keeps_units() else processed.window
+        return export(processed.with_pixels(processed.pixels, window=view_window), fmt, frame=min(frame, processed.n_frames - 1))[0]
+
+    st.caption(f"The processed image ({len(snapshot)} step(s)); PNG is frame {frame} with the current window.")
+    c = st.columns(3)
+    c[0].download_button("PNG", data=lambda: _export("png"), file_name=f"{stem}_processed.png", mime="image/png",
+                         key="up.dl_png", on_click="ignore", icon=":material/image:")
+    c[1].download_button("NIfTI", data=lambda: _export("nifti"), file_name=f"{stem}_processed.nii.gz",
+                         mime="application/gzip", key="up.dl_nifti", on_click="ignore", icon=":material/view_in_ar:")
+    multi = image.n_frames > 1
+    c[2].download_button("DICOM (derived)" + (" zip" if multi else ""), data=lambda: _export("dicom"),
+                         file_name=f"{stem}_processed{'.zip' if multi else '.dcm'}",
+                         mime="application/zip" if multi else "application/dicom", key="up.dl_dicom", on_click="ignore", icon=":material/description:")
+    st.divider()
+    if st.button("Use as working image", type="primary", key="up.use", icon=":material/arrow_forward:",
+                 help="The processed image becomes the input of the Segmentation and Classification pages."):
+        try:
+            with st.spinner("Processing every frame…"):
+                processed = snapshot.apply(image)
+            set_working_image(processed, image.name)
+            st.success(f"Working image set: {image.name} ({' x '.join(map(str, processed.shape))}). "
+                       "Open Segmentation or Classification to use it.")
+        except InputError as exc:
+            st.error(str(exc))
+
+with tab_batch:
+    batch_panel(pipeline, "up.batch")

@@ -1,0 +1,105 @@
+"""AppTest of the three prognosis panels: render, main path, bad input shows st.error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 120
+
+
+def _survival_app() -> None:
+    from core.ui.prognosis_panel import render_survival
+
+    render_survival()
+
+
+def _stroke_app() -> None:
+    from core.ui.prognosis_panel import render_stroke
+
+    render_stroke()
+
+
+def _sequence_app() -> None:
+    from core.ui.prognosis_panel import render_sequence
+
+    render_sequence()
+
+
+def _run(function) -> AppTest:
+    at = AppTest.from_function(function, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_survival_form_predicts_curve_and_group() -> None:
+    at = _run(_survival_app)
+    at.number_input(key="surv_pnodes").set_value(20.0)
+    at.form_submit_button[0].click().run()
+    assert not at.exception and not at.error
+    assert _metric(at, "Risk group") == "high"
+    assert "%" in _metric(at, "5-year survival")
+    assert len(at.get("plotly_chart")) >= 2
+
+
+def test_survival_batch_csv_scores_and_bad_csv_names_field() -> None:
+    at = _run(_survival_app)
+    good = (b"age,menostat,tsize,tgrade,pnodes,progrec,estrec,horTh\n"
+            b"50,Pre,20,II,1,100,100,yes\n70,Post,60,III,25,2,3,no\n")
+    at.file_uploader(key="surv_batch_csv").set_value(("p.csv", good, "text/csv")).run()
+    assert not at.error and not at.exception
+    table = at.dataframe[-1].value
+    assert len(table) == 2 and table["log_risk"].iloc[1] > table["log_risk"].iloc[0]
+    bad = good.replace(b"70,Post", b"170,Post")
+    at.file_uploader(key="surv_batch_csv").set_value(("p.csv", bad, "text/csv")).run()
+    assert at.error and "'age'" in at.error[0].value and "row 2" in at.error[0].value
+
+
+def test_stroke_form_gives_risk_with_interval() -> None:
+    at = _run(_stroke_app)
+    at.number_input(key="stroke_age").set_value(80.0)
+    at.selectbox(key="stroke_hypertension").set_value("1")
+    at.form_submit_button[0].click().run()
+    assert not at.exception and not at.error
+    high = float(_metric(at, "Stroke risk").rstrip("%"))
+    at.number_input(key="stroke_age").set_value(20.0)
+    at.selectbox(key="stroke_hypertension").set_value("0")
+    at.form_submit_button[0].click().run()
+    low = float(_metric(at, "Stroke risk").rstrip("%"))
+    assert high > 5 * low
+    assert "–" in _metric(at, "95 % interval")
+
+
+def test_stroke_batch_bad_value_shows_error(shared_data) -> None:
+    at = _run(_stroke_app)
+    lines = (shared_data / "clinical" / "stroke" / "stroke_train.csv").read_text().splitlines()[:6]
+    at.file_uploader(key="stroke_batch_csv").set_value(("s.csv", "\n".join(lines).encode(), "text/csv")).run()
+    assert not at.error and len(at.dataframe[-1].value) == 5
+    bad = "\n".join(lines).replace("Male", "Robot", 1).encode()
+    at.file_uploader(key="stroke_batch_csv").set_value(("s.csv", bad, "text/csv")).run()
+    assert at.error and "'gender'" in at.error[0].value
+
+
+def test_sequence_demo_and_upload() -> None:
+    at = _run(_sequence_app)
+    at.radio(key="seq_source").set_value("Synthetic demo beat (generated, not real data)").run()
+    assert not at.exception and not at.error
+    assert any("Synthetic demo" in i.value for i in at.info)
+    assert _metric(at, "Prediction") in ("myocardial infarction", "normal")
+
+
+def test_sequence_upload_real_file_and_wrong_length(shared_data: Path) -> None:
+    at = _run(_sequence_app)
+    data = (shared_data / "clinical" / "ecg200" / "ECG200_TRAIN.ts").read_bytes()
+    at.file_uploader(key="seq_file").set_value(("ECG200_TRAIN.ts", data, "text/plain")).run()
+    assert not at.exception and not at.error
+    assert _metric(at, "Prediction") in ("myocardial infarction", "normal")
+    short = b"label," + b",".join(b"t%d" % i for i in range(40)) + b"\n1," + b",".join([b"0.5"] * 40) + b"\n"
+    at.file_uploader(key="seq_file").set_value(("short.csv", short, "text/csv")).run()
+    assert at.error and "sequence length" in at.error[0].value
