@@ -112,18 +112,14 @@ class ModelCache:
         dev = resolve_device(device)
         key = (name, str(dev))
         with self._lock:
-            entry = self._entries.get(key)
+            entry = self._hit(key)
             if entry is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
                 return entry.model
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:  # one loader per key; the others wait here, then hit
             with self._lock:
-                entry = self._entries.get(key)
+                entry = self._hit(key)
                 if entry is not None:
-                    self._entries.move_to_end(key)
-                    self.hits += 1
                     return entry.model
             try:
                 spec = get_spec(name)
@@ -137,6 +133,14 @@ class ModelCache:
                 self.loads += 1
                 self._evict_over_budget(keep=key)
             return model
+
+    def _hit(self, key: tuple[str, str]) -> _Entry | None:
+        """The entry for ``key`` marked most recently used, or None (caller holds the lock)."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+            self.hits += 1
+        return entry
 
     def _evict_over_budget(self, keep: tuple[str, str]) -> None:
         """Drop least recently used entries until under budget (never the one just loaded)."""
