@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PIL import Image  # noqa: E402
 
 from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, running_app, wait_until_idle  # noqa: E402
+from tests.e2e.test_segmentation_e2e import demo_segmentation  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 PAGES = {"home": "", "upload": "upload", "segmentation": "segmentation",
@@ -23,14 +24,13 @@ WIDTH = 900  # px of the saved PNGs
 
 
 def demo_upload(page) -> None:
-    """Load the first example on the upload page when the page offers one."""
-    button = page.get_by_role("button", name="Load example")
-    if button.count():
-        button.first.click()
-        wait_until_idle(page)
+    """Load the first bundled example on the upload page."""
+    page.get_by_role("tab", name="Examples").click()
+    page.get_by_role("button", name="Load example").click()
+    wait_until_idle(page)
 
 
-DEMOS = {"upload": demo_upload}
+DEMOS = {"upload": demo_upload, "segmentation": demo_segmentation}
 
 
 def shrink(path: Path) -> None:
@@ -47,6 +47,8 @@ def main() -> int:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)  # the home page first, as a user would arrive
+            wait_until_idle(page)
             for name, path in PAGES.items():
                 page.goto(f"{url}/{path}")
                 wait_until_idle(page)

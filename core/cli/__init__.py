@@ -57,6 +57,11 @@ def command_modules(broken: dict[str, str] | None = None) -> dict[str, ModuleTyp
     return found
 
 
+def _escape(text: str) -> str:
+    """argparse formats help strings with %: a literal % must be doubled."""
+    return text.replace("%", "%%")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m core", description="MedLens command line; the last stdout line is JSON.")
     broken: dict[str, str] = {}
@@ -73,9 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                 groups[verb] = group_parser.add_subparsers(dest="task", metavar="TASK", parser_class=_Parser)
                 groups[verb].required = True
             task_name = task.replace("_", "-")  # train_augmentation_study -> augmentation-study
-            sub = groups[verb].add_parser(task_name, help=module.HELP, description=module.HELP)
+            sub = groups[verb].add_parser(task_name, help=_escape(module.HELP), description=_escape(module.HELP))
         else:
-            sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
+            sub = commands.add_parser(name, help=_escape(module.HELP), description=_escape(module.HELP))
         module.add_arguments(sub)
         sub.set_defaults(handler=module.run)
     return parser

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -22,6 +23,20 @@ def test_help_lists_commands() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
     assert "models" in result.stdout
+
+
+def test_help_of_every_command_and_task_renders() -> None:
+    from core.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        assert sub.format_help(), name
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for task, task_parser in action.choices.items():
+                    assert task_parser.format_help(), f"{name} {task}"
+                assert sub.format_help()
 
 
 def test_models_prints_registry_json(tiny_model: str) -> None:
