@@ -1,0 +1,215 @@
+"""The "Image classification" tab of the Classification & prognosis page.
+
+Model picker with its card; single image (upload, bundled example or the working image)
+-> calibrated probability with its TTA interval, label, confidence flag, OOD warning and an
+explanation overlay (Grad-CAM or occlusion, opacity slider); batch (many files or a zip)
+-> table + CSV, and with a CSV of true labels: ROC, AUC, confusion matrix, calibration.
+All computation is in ``core.classification``; this module only lays out widgets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from core.errors import MedLensError
+
+KEY = "cls."
+DISCLAIMER = "Research use only — not for diagnosis."
+
+
+def _card(spec: Any) -> None:
+    """The model card: what it does, its data, measured metrics, intended use."""
+    card = spec.card
+    st.caption(f"{card.get('description', '')}  \n**{DISCLAIMER}**")
+    with st.expander("Model card", expanded=False):
+        metrics = card.get("metrics", {}).get("at_threshold", {})
+        cols = st.columns(4)
+        cols[0].metric("Validation AUC", f"{metrics.get('auc', float('nan')):.3f}",
+                       help="95% bootstrap interval: {}".format(metrics.get("auc_95ci")))
+        cols[1].metric("Validation accuracy", f"{metrics.get('acc', float('nan')):.3f}",
+                       help="95% bootstrap interval: {}".format(metrics.get("acc_95ci")))
+        cols[2].metric("Threshold", f"{card.get('threshold', {}).get('value', 0.5):.3f}")
+        cols[3].metric("Temperature", f"{card.get('calibration', {}).get('temperature', 1.0):.2f}")
+        st.markdown(
+            f"**Input:** {spec.preprocessing.get('training_resolution', spec.preprocessing.get('size'))}  \n"
+            f"**Labels:** {card.get('label_mapping', {}).get('note', ', '.join(spec.labels))}  \n"
+            f"**Threshold rule:** {card.get('threshold', {}).get('rule', '')}  \n"
+            f"**Low-confidence rule:** {card.get('uncertainty', {}).get('rule', '')}  \n"
+            f"**OOD rule:** {card.get('ood', {}).get('rule', '')}  \n"
+            f"**Intended use:** {card.get('intended_use', DISCLAIMER)}"
+        )
+        st.json({k: card.get(k) for k in ("data", "split", "metrics", "calibration", "ood", "training", "command")},
+                expanded=False)
+
+
+def _example_options() -> dict[str, Any]:
+    from core.examples import list_examples
+
+    return {e.name: e for e in list_examples("classification")}
+
+
+def _pick_image() -> tuple[Any, str] | None:
+    """The image to classify and its name, from the chosen source."""
+    from core.imaging import load
+    from core.ui.state import get_working_image
+
+    working = get_working_image()
+    sources = ["Upload", "Example"] + (["Working image"] if working else [])
+    source = st.radio("Image", sources, horizontal=True, key=KEY + "source",
+                      index=2 if working else 0)
+    if source == "Working image" and working:
+        return working[0], working[1]
+    if source == "Example":
+        options = _example_options()
+        if not options:
+            st.info("No bundled example images are available.")
+            return None
+        choice = st.selectbox("Example", list(options), key=KEY + "example")
+        example = options[choice]
+        return load(example.path), example.file
+    upload = st.file_uploader("Image (DICOM, PNG, JPEG)", key=KEY + "upload")
+    if upload is None:
+        return None
+    return load(upload.getvalue(), upload.name), upload.name
+
+
+def _signature(image: Any, name: str, model: str) -> str:
+    pixels = np.asarray(getattr(image, "pixels", image))
+    sample = np.ascontiguousarray(pixels.ravel()[:: max(1, pixels.size // 1_000_000)])
+    return hashlib.sha1(sample.tobytes() + f"{name}|{model}|{pixels.shape}".encode()).hexdigest()
+
+
+def _single(spec: Any) -> None:
+    from core.classification.inference import classify, prepare, resize01
+
+    picked = _pick_image()
+    if picked is None:
+        return
+    image, name = picked
+    sig = _signature(image, name, spec.name)
+    state = st.session_state.get(KEY + "single")
+    if not state or state.get("sig") != sig:
+        with st.spinner("Classifying (with test-time augmentation)…"):
+            prediction = classify(image, spec.name)
+            batch, grays = prepare(image, spec)
+        gray = grays[0].pixels
+        scale = 448 / max(gray.shape)
+        display = resize01(gray, (max(1, round(gray.shape[0] * scale)), max(1, round(gray.shape[1] * scale))))
+        state = {"sig": sig, "prediction": prediction, "display": display, "maps": {}, "name": name}
+        st.session_state[KEY + "single"] = state
+    prediction = state["prediction"]
+    positive = spec.card.get("positive_label", spec.labels[1] if spec.labels else "positive")
+
+    left, right = st.columns([1, 1])
+    with left:
+        st.metric(f"P({positive})", f"{prediction.prob:.3f}",
+                  help="temperature-calibrated probability; interval = 5th-95th percentile over test-time augmentations")
+        st.markdown(
+            f"**Interval (TTA 5–95%):** {prediction.interval[0]:.3f} – {prediction.interval[1]:.3f}  \n"
+            f"**Label:** {prediction.label} (data set label {prediction.dataset_label}; threshold {prediction.threshold:.3f})"
+        )
+        if prediction.low_confidence:
+            st.warning(f"Low confidence: {prediction.confidence_rule}.")
+        else:
+            st.success("Confident: the TTA interval does not contain the threshold.")
+        if prediction.ood:
+            st.error(f"Out-of-distribution warning: {prediction.ood_reason}. The result is not meaningful for this image.")
+        frames = getattr(image, "n_frames", 1)
+        used = f" · frame {frames // 2 + 1} of {frames} used" if frames > 1 else ""
+        st.caption(f"{state['name']}{used} · {DISCLAIMER}")
+    with right:
+        _explanation(spec, image, state)
+
+
+@st.fragment
+def _explanation(spec: Any, image: Any, state: dict[str, Any]) -> None:
+    """Method and opacity rerun only this fragment; maps are computed once per method."""
+    from core.cache import get_model
+    from core.classification import explain
+    from core.classification.inference import prepare
+
+    method = st.radio("Explanation", list(explain.METHODS), horizontal=True, key=KEY + "method")
+    opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.45, 0.05, key=KEY + "opacity")
+    if method not in state["maps"]:
+        with st.spinner(f"Computing {method}…"):
+            batch, _ = prepare(image, spec)
+            model = get_model(spec.name)
+            batch = batch.to(next(model.parameters()).device)
+            state["maps"][method] = explain.explain(model, batch, method)[0]
+    overlay = explain.overlay(state["display"], state["maps"][method], opacity)
+    st.image(overlay, caption=f"{method} for '{spec.card.get('positive_label', 'positive')}' (red = more evidence)",
+             width="stretch")
+
+
+def _batch(spec: Any) -> None:
+    from core.classification import batch as batch_scoring
+    from core.classification import metrics, plots
+
+    files = st.file_uploader("Images or zip files", accept_multiple_files=True, key=KEY + "batch_files")
+    truth_file = st.file_uploader("Optional: CSV of true labels (columns file, label; the data set's coding)",
+                                  type=["csv"], key=KEY + "truth")
+    tta = st.checkbox("Add TTA intervals (16x slower)", key=KEY + "batch_tta")
+    if st.button("Score batch", key=KEY + "score", disabled=not files, type="primary"):
+        bar = st.progress(0.0, text="Reading and scoring…")
+        result = batch_scoring.score(
+            [(f.name, f.getvalue()) for f in files], spec.name, tta=tta,
+            progress=lambda i, n: bar.progress(i / n, text=f"{i} / {n} files"),
+        )
+        bar.empty()
+        st.session_state[KEY + "batch"] = {"model": spec.name, "result": result}
+    stored = st.session_state.get(KEY + "batch")
+    if not stored or stored["model"] != spec.name:
+        return
+    result = stored["result"]
+    table = result.frame()
+    scored = table["prob"].notna().sum()
+    st.markdown(f"**{scored}** of {len(table)} files scored; threshold {result.threshold:.3f}; "
+                f"`label` is in the data set's coding.")
+    st.dataframe(table, width="stretch", hide_index=True)
+    st.download_button("Download CSV", table.to_csv(index=False).encode(), file_name=f"{spec.name}-predictions.csv",
+                       mime="text/csv", key=KEY + "download")
+    if truth_file is None:
+        return
+    truth = batch_scoring.join_truth(result, batch_scoring.read_truth_csv(truth_file.getvalue()), spec.name)
+    y, p = truth["truth"], truth["prob"]
+    summary = metrics.summary(y, p, result.threshold, n_boot=500)
+    cols = st.columns(4)
+    cols[0].metric("AUC", f"{summary['auc']:.3f}", help=f"95% bootstrap interval {summary['auc_95ci']}")
+    cols[1].metric("Accuracy", f"{summary['acc']:.3f}", help=f"95% bootstrap interval {summary['acc_95ci']}")
+    cols[2].metric("Sensitivity", f"{summary['sensitivity']:.3f}")
+    cols[3].metric("Specificity", f"{summary['specificity']:.3f}")
+    labels = list(spec.labels) or ["negative", "positive"]
+    a, b, c = st.columns(3)
+    a.plotly_chart(plots.roc_figure(y, p, result.threshold), width="stretch", key=KEY + "roc")
+    b.plotly_chart(plots.confusion_figure(y, p, result.threshold, labels), width="stretch", key=KEY + "cm")
+    c.plotly_chart(plots.calibration_figure(y, p), width="stretch", key=KEY + "cal")
+
+
+def render() -> None:
+    """Entry point called by ``pages/classification_prognosis.py``."""
+    from core.registry import list_models
+
+    specs = list_models("classification")
+    if not specs:
+        st.info("No classification model is registered yet (models/<name>/card.json).")
+        return
+    names = [s.name for s in specs]
+    name = st.selectbox("Model", names, key=KEY + "model",
+                        format_func=lambda n: f"{n} — {next(s for s in specs if s.name == n).card.get('positive_label', '')}")
+    spec = next(s for s in specs if s.name == name)
+    _card(spec)
+    single, many = st.tabs(["Single image", "Batch"])
+    with single:
+        try:
+            _single(spec)
+        except MedLensError as exc:
+            st.error(str(exc))
+    with many:
+        try:
+            _batch(spec)
+        except MedLensError as exc:
+            st.error(str(exc))

@@ -1,0 +1,121 @@
+"""Compact image classifiers for the classification models (random init, trained here).
+
+``classifier_resnet`` wraps MONAI's 2-D ``ResNet`` (basic blocks) so a card can state its
+depth, widths and stem: a stride-1 stem without max-pool suits 28 px inputs, a stride-2
+stem with max-pool suits 64-224 px chest X-rays. Output: logits ``(N, num_classes)``;
+column 1 is the model's positive class (see the card's ``positive_label``).
+The last residual stage is ``layer4`` (the Grad-CAM target layer).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from monai.networks.nets import ResNet
+
+from models.architectures import register_architecture
+
+
+class ClassifierResNet(nn.Module):
+    """MONAI 2-D ResNet with dropout before the linear head.
+
+    Args:
+        in_channels: image channels (1 for grayscale).
+        num_classes: output logits.
+        widths: channels of the four residual stages.
+        blocks: basic blocks per stage.
+        stem_stride: stride of the 7x7 (or 3x3 when ``small_stem``) first convolution.
+        max_pool: max-pool after the stem (quarter the resolution early, for big inputs).
+        small_stem: a 3x3 stem instead of 7x7 (for 28 px inputs).
+        dropout: dropout probability before the head (also enables MC dropout).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 2,
+        widths: tuple[int, ...] | list[int] = (32, 64, 128, 256),
+        blocks: tuple[int, ...] | list[int] = (1, 1, 1, 1),
+        stem_stride: int = 2,
+        max_pool: bool = True,
+        small_stem: bool = False,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        net = ResNet(
+            block="basic",
+            layers=list(blocks),
+            block_inplanes=list(widths),
+            spatial_dims=2,
+            n_input_channels=in_channels,
+            conv1_t_size=3 if small_stem else 7,
+            conv1_t_stride=stem_stride,
+            no_max_pool=not max_pool,
+            num_classes=num_classes,
+            feed_forward=False,
+        )
+        self.conv1, self.bn1, self.act = net.conv1, net.bn1, net.act
+        self.maxpool = net.maxpool
+        self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
+        self.avgpool = net.avgpool
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(list(widths)[-1], num_classes)
+        # Training-set feature statistics for the out-of-distribution check (filled after training).
+        self.register_buffer("ood_mean", torch.zeros(sum(widths)))
+        self.register_buffer("ood_precision", torch.zeros(sum(widths), sum(widths)))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.act(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Globally pooled features of all four stages ``(N, sum(widths))`` for the OOD check.
+
+        Early stages describe texture and intensity statistics, which separate modalities far
+        better than the last stage alone (measured on BreastMNIST: Kvasir flagged 84% vs 57%,
+        chest X-rays 97% vs 54%, at the same 99th-percentile validation threshold).
+        """
+        x = self.maxpool(self.act(self.bn1(self.conv1(x))))
+        pooled = []
+        for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
+            x = stage(x)
+            pooled.append(x.mean(dim=(2, 3)))
+        return torch.cat(pooled, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(self.avgpool(self.features(x)).flatten(1)))
+
+
+@register_architecture("classifier_resnet")
+def classifier_resnet(**args) -> nn.Module:
+    """See :class:`ClassifierResNet`."""
+    return ClassifierResNet(**args)
+
+
+class ClassifierEnsemble(nn.Module):
+    """Mean of the logits of ``n_members`` :class:`ClassifierResNet` of the same shape.
+
+    Averaging independently trained members is a known lever on small data sets (BreastMNIST).
+    ``embed`` (used by the out-of-distribution check) is the first member's pooled features.
+    """
+
+    def __init__(self, n_members: int = 3, **member_args) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(ClassifierResNet(**member_args) for _ in range(n_members))
+        for member in self.members:  # one set of OOD statistics, on the ensemble
+            del member.ood_mean, member.ood_precision
+        width = sum(member_args.get("widths", (32, 64, 128, 256)))
+        self.register_buffer("ood_mean", torch.zeros(width))
+        self.register_buffer("ood_precision", torch.zeros(width, width))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.members[0].embed(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x) for m in self.members]).mean(0)
+
+
+@register_architecture("classifier_ensemble")
+def classifier_ensemble(**args) -> nn.Module:
+    """See :class:`ClassifierEnsemble`."""
+    return ClassifierEnsemble(**args)

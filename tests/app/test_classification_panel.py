@@ -1,0 +1,67 @@
+"""The image-classification panel under Streamlit's AppTest: model card, example, explanation, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+SCRIPT = """
+from core.ui.classification_panel import render
+render()
+"""
+
+
+def _app() -> AppTest:
+    return AppTest.from_string(SCRIPT, default_timeout=180)
+
+
+def test_panel_shows_models_card_and_disclaimer() -> None:
+    at = _app().run()
+    assert not at.exception, at.exception
+    assert set(at.selectbox(key="cls.model").options) >= {"breast-us — malignant", "pneumonia-cxr — pneumonia"}
+    assert any("not for diagnosis" in c.value for c in at.caption)
+    assert any(m.label == "Validation AUC" for m in at.metric)
+
+
+def test_example_is_classified_with_interval_flag_and_explanation() -> None:
+    at = _app().run()
+    at.selectbox(key="cls.model").set_value("pneumonia-cxr").run()
+    at.radio(key="cls.source").set_value("Example").run()
+    at.selectbox(key="cls.example").set_value("Chest X-ray (JPEG, paediatric pneumonia)").run()
+    assert not at.exception, at.exception
+    prob = next(m for m in at.metric if m.label == "P(pneumonia)")
+    assert 0.0 <= float(prob.value) <= 1.0
+    assert any("Interval (TTA 5–95%)" in md.value for md in at.markdown)
+    assert at.success or at.warning  # the confidence flag, one way or the other
+    assert at.slider(key="cls.opacity").value == pytest.approx(0.45)
+    at.radio(key="cls.method").set_value("Occlusion").run()
+    at.slider(key="cls.opacity").set_value(0.8).run()
+    assert not at.exception, at.exception
+
+
+def test_working_image_is_used_and_bad_image_shows_error() -> None:
+    from core.imaging import MedImage
+
+    at = _app()
+    at.session_state["medlens.working_image"] = MedImage(pixels=np.zeros((1, 2, 2), np.float32))
+    at.session_state["medlens.working_image_name"] = "tiny.png"
+    at.run()
+    assert at.radio(key="cls.source").value == "Working image"
+    assert not at.exception, at.exception
+    assert any("too small" in e.value for e in at.error)
+
+
+def test_colour_photo_gets_ood_warning() -> None:
+    from core.imaging import MedImage
+
+    rng = np.random.default_rng(0)
+    photo = np.zeros((1, 64, 64, 3), np.float32)
+    photo[..., 0] = 200 + rng.random((1, 64, 64)) * 50
+    photo[..., 1] = 60 + rng.random((1, 64, 64)) * 40
+    photo[..., 2] = 40
+    at = _app()
+    at.session_state["medlens.working_image"] = MedImage(pixels=photo, window=(127.5, 255.0))
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Out-of-distribution" in e.value for e in at.error)

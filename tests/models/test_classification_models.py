@@ -1,0 +1,46 @@
+"""Shared model checks for the classifiers, plus their card contract."""
+
+from __future__ import annotations
+
+import torch
+
+from core.registry import ModelSpec
+from tests.models.base import BaseModelTester
+
+
+class ClassifierTester(BaseModelTester):
+    def check_output(self, spec: ModelSpec, inputs, output: torch.Tensor) -> None:
+        assert output.shape == (inputs.shape[0], 2)
+        assert torch.isfinite(output).all()
+
+    def test_card_states_classifier_contract(self, spec: ModelSpec) -> None:
+        card = spec.card
+        assert spec.task == "classification"
+        assert card["calibration"]["temperature"] > 0
+        assert 0 < card["threshold"]["value"] < 1 and card["threshold"]["rule"]
+        assert "training_resolution" in spec.preprocessing
+        assert card["label_mapping"]["dataset_label_of_class"] in ([0, 1], [1, 0])
+        ece = card["calibration"]["ece_validation"]
+        assert {"before", "after"} <= set(ece)
+        metrics = card["metrics"]["at_threshold"]
+        assert metrics["auc_95ci"][0] <= metrics["auc"] <= metrics["auc_95ci"][1]
+        assert card["ood"]["distance_threshold"] > 0 and card["ood"]["measured_rates"]["kvasir_seg_colonoscopy"]
+        assert "not for diagnosis" in card["intended_use"].lower()
+
+    def test_ood_statistics_are_stored(self, spec: ModelSpec) -> None:
+        from core import cache
+
+        model = cache.get_model(spec.name, "cpu")
+        assert torch.any(model.ood_precision != 0)
+
+
+class TestPneumoniaCxr(ClassifierTester):
+    model_name = "pneumonia-cxr"
+
+
+class TestBreastUs(ClassifierTester):
+    model_name = "breast-us"
+
+    def test_label_mapping_malignant_is_zero(self, spec: ModelSpec) -> None:
+        assert spec.card["label_mapping"]["dataset_label_of_class"] == [1, 0]
+        assert spec.card["positive_label"] == "malignant"
