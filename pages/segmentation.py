@@ -1,13 +1,55 @@
-"""Segmentation with editable masks (placeholder until its issue lands)."""
+"""Segmentation: model masks you can edit by hand, measurements, labeling sessions, exports.
+
+Widgets and layout only: the editor is ``core.ui.mask_editor``, sessions and exports are
+``core.ui.labeling_panel``, the logic behind them ``core.masks``, ``core.labeling``, ``core.export``.
+"""
 
 import streamlit as st
 
-from core.ui.placeholder import not_available
+from core.errors import MedLensError
+from core.ui import labeling_panel as lp
+from core.ui.mask_editor import K, mask_editor, model_picker
 
 st.title("Segmentation")
-not_available(
-    "The segmentation page",
-    "model masks for lung fields, lung opacities and GI polyps; brush, eraser and polygon edits "
-    "with undo/redo; box and click prompts; measurements in mm²; PNG, NIfTI, DICOM SEG and COCO "
-    "exports; resumable labeling sessions.",
-)
+st.caption("Segment with a model, correct the mask by hand, measure it, and export it. "
+           "Every edit is saved as you go: a reload or restart resumes where you were.")
+
+with st.sidebar:
+    st.subheader("Labeling session")
+    try:
+        lp.session_picker()
+    except MedLensError as exc:
+        st.error(str(exc))
+
+lp.open_working_image_once()
+ws = lp.workspace()
+lp.image_source(expanded=ws is None)
+if ws is None:
+    st.info("Open an image to start: upload one, pick an example, or bring the working image from the "
+            "Upload & preprocessing page.")
+    st.stop()
+
+model = model_picker(ws)
+try:
+    mask_editor(ws, model)
+except MedLensError as exc:
+    st.error(str(exc))
+
+with st.expander("Labels and colours"):
+    lp.labels_panel(ws)
+with st.expander("Labeling session: status and next image", expanded=True):
+    lp.status_panel(ws)
+    if model is not None and st.button("Score model uncertainty for all images", key=K + "score"):
+        try:
+            lp.score_uncertainty(ws, model)
+        except MedLensError as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+with st.expander("Import masks"):
+    lp.import_panel(ws)
+st.subheader("Export")
+try:
+    lp.export_panel(ws)
+except MedLensError as exc:
+    st.error(str(exc))

@@ -1,0 +1,41 @@
+"""``python -m core evaluate segmentation --model NAME --images DIR --masks DIR``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError, ModelError
+
+HELP = 'mean per-image Dice/IoU of a segmentation model -> {"model","dice","iou","n"}'
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="segmentation model name (python -m core models)")
+    parser.add_argument("--images", required=True, type=Path, help="folder of images")
+    parser.add_argument("--masks", required=True, type=Path, help="folder of masks, same file names")
+    parser.add_argument("--tta", action="store_true", help="average in the horizontally flipped prediction")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--clicks", action="store_true",
+                        help="also report mean Dice after 0/1/3/5 simulated clicks (adds a 'clicks' key)")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from core.registry import get_spec
+    from core.segmentation.evaluate import evaluate_folder, matched_cases
+
+    try:
+        spec = get_spec(args.model)
+    except KeyError as exc:
+        raise ModelError(str(exc.args[0])) from None
+    if spec.task != "segmentation":
+        raise InputError(f"model {args.model!r} is a {spec.task} model, not segmentation")
+    result = evaluate_folder(args.model, args.images, args.masks, tta=args.tta, device=args.device)
+    if args.clicks:
+        from core.cache import get_model
+        from core.segmentation.prompts import click_curve
+
+        cases = list(matched_cases(args.images, args.masks))
+        result["clicks"] = click_curve(get_model(args.model, args.device), cases, spec.preprocessing)
+    return result

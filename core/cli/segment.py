@@ -1,0 +1,129 @@
+"""``python -m core segment IN --model NAME --out OUT``: a mask as PNG, NIfTI or DICOM SEG."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError, ModelError
+
+HELP = "segment an image; OUT .png (mask), .nii.gz / .nii (NIfTI) or .dcm (DICOM SEG referencing a DICOM input)"
+
+FORMATS = (".png", ".nii.gz", ".nii", ".dcm")
+
+
+def _box(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.replace(",", " ").split()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("box is x0,y0,x1,y1") from None
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError("box is x0,y0,x1,y1")
+    return values
+
+
+def _click(text: str):
+    from core.segmentation.prompts import Click
+
+    parts = text.split(",")
+    try:
+        row, col = int(parts[0]), int(parts[1])
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError("click is ROW,COL[,+|-]") from None
+    sign = parts[2].strip() if len(parts) > 2 else "+"
+    if sign not in ("+", "-"):
+        raise argparse.ArgumentTypeError("click sign is + (add) or - (remove)")
+    return Click(row, col, sign == "+")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", type=Path, metavar="IN", help="image: DICOM, NIfTI, PNG/JPEG, folder or zip")
+    parser.add_argument("--model", required=True, help="segmentation model name (python -m core models)")
+    parser.add_argument("--out", required=True, type=Path, help="output file: .png, .nii.gz or .dcm")
+    parser.add_argument("--threshold", type=float, default=None, help="probability threshold (default: the card's)")
+    parser.add_argument("--tta", action="store_true", help="flip test-time augmentation")
+    parser.add_argument("--box", type=_box, default=None, help="x0,y0,x1,y1: segment inside this box (first frame's pixels)")
+    parser.add_argument("--click", type=_click, action="append", default=[],
+                        help="ROW,COL[,+|-]: a click that adds (+) or removes (-) a region; repeatable")
+
+
+def _output_kind(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in FORMATS:
+        if name.endswith(suffix):
+            return suffix
+    raise InputError(f"output must end in one of {', '.join(FORMATS)}: {path.name}")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    import numpy as np
+
+    from core.cache import get_model
+    from core.imaging import load
+    from core.registry import get_spec
+    from core.segmentation.inference import predict_proba, threshold_and_clean, within_region
+    from core.segmentation.severity import severity_from_masks
+    from core.segmentation.prompts import box_proba, refine_with_clicks
+
+    kind = _output_kind(args.out)
+    try:
+        spec = get_spec(args.model)
+    except KeyError as exc:
+        raise ModelError(str(exc.args[0])) from None
+    if spec.task != "segmentation":
+        raise InputError(f"model {args.model!r} is a {spec.task} model, not segmentation")
+    if not args.input.exists():
+        raise InputError(f"no such file or folder: {args.input}")
+    if args.out.parent and not args.out.parent.exists():
+        raise InputError(f"output folder does not exist: {args.out.parent}")
+    image = load(str(args.input))
+    model = get_model(args.model)
+    threshold = float(spec.preprocessing.get("threshold", 0.5) if args.threshold is None else args.threshold)
+    masks, severities = [], []
+    for index in range(image.n_frames):
+        frame = image.frame(index)
+        if args.box is not None:
+            prob = box_proba(model, frame, spec.preprocessing, args.box, tta=args.tta)
+        else:
+            prob = predict_proba(model, frame, spec.preprocessing, tta=args.tta)
+        if args.click:
+            mask = refine_with_clicks(prob, frame, args.click, spec.preprocessing, threshold=threshold)
+        else:
+            mask = threshold_and_clean(prob, spec.preprocessing, threshold)
+        region = within_region(frame, spec.preprocessing, args.model, tta=args.tta)
+        if region is not None:
+            mask = mask & region
+            severities.append(severity_from_masks(region, mask).summary())
+        masks.append(mask)
+    stack = np.stack(masks)
+    label = spec.labels[-1] if spec.labels else "structure"
+    if kind == ".png":
+        from core.export.png import write_mask_png
+
+        if image.n_frames > 1:
+            raise InputError(f"the input has {image.n_frames} frames; a PNG holds one: write .nii.gz or .dcm")
+        write_mask_png(stack[0], args.out)
+    elif kind in (".nii.gz", ".nii"):
+        from core.export.nifti import write_mask_nifti
+
+        write_mask_nifti(stack, args.out, affine=image.affine, spacing=image.spacing, slice_spacing=image.slice_spacing)
+    else:
+        from core.export.dicom_seg import write_seg
+
+        if not image.datasets:
+            raise InputError("a DICOM SEG references a DICOM source: the input is not DICOM (write .png or .nii.gz)")
+        write_seg(stack, image.datasets, args.out, label=label, algorithm=args.model)
+    result = {
+        "model": args.model,
+        "input": str(args.input),
+        "out": str(args.out),
+        "frames": int(stack.shape[0]),
+        "shape": list(stack.shape[1:]),
+        "threshold": threshold,
+        "area_fraction": round(float(stack.mean()), 4),
+    }
+    if severities:  # share of the enclosing structure affected (opacity: share of lung)
+        result["within"] = spec.preprocessing["within"]
+        result["severity"] = severities[0] if len(severities) == 1 else severities
+    return result

@@ -1,0 +1,52 @@
+"""``python -m core train segmentation --model NAME``: reproduce a segmentation model's weights."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError
+from core.registry import MODELS_DIR
+
+HELP = "train a segmentation model (lungs-cxr, opacity-cxr, polyp-endoscopy) on ../shared/data/seg"
+
+DEFAULT_DATA = MODELS_DIR.parent.parent / "shared" / "data" / "seg"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="recipe name: lungs-cxr, opacity-cxr or polyp-endoscopy")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="segmentation data root (default ../shared/data/seg)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default models/NAME)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the recipe's)")
+    parser.add_argument("--max-minutes", type=float, default=None, help="time budget; epochs are sized to fit")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    parser.add_argument("--clicks-only", action="store_true",
+                        help="do not train: measure the 0/1/3/5-click Dice curve of the saved weights, update the card")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from core.training.segmentation import RECIPES, train
+
+    if args.model not in RECIPES:
+        raise InputError(f"unknown segmentation model {args.model!r}; valid: {', '.join(sorted(RECIPES))}")
+    if not (args.data / RECIPES[args.model].sources[0][0]).is_dir():
+        raise InputError(f"segmentation data not found under {args.data}")
+    out = args.out or MODELS_DIR / args.model
+    if args.clicks_only:
+        from core.training.segmentation import record_click_curve
+
+        if not (out / "card.json").exists():
+            raise InputError(f"no trained model in {out}: train it first")
+        report = record_click_curve(args.model, args.data, out, threads=args.threads,
+                                    log=lambda m: print(m, file=sys.stderr, flush=True))
+        return {"model": args.model, "clicks": report}
+    command = "python -m core train segmentation " + " ".join(sys.argv[sys.argv.index("segmentation") + 1 :]) \
+        if "segmentation" in sys.argv else f"python -m core train segmentation --model {args.model}"
+    card = train(args.model, args.data, out, seed=args.seed, epochs=args.epochs, max_minutes=args.max_minutes,
+                 threads=args.threads, device=args.device, command=command,
+                 log=lambda m: print(m, file=sys.stderr, flush=True))
+    return {"model": args.model, "out": str(out), "metrics": card["metrics"]}

@@ -1,0 +1,1 @@
+"""Writers for masks and images: PNG, NIfTI, DICOM SEG (one module per format)."""

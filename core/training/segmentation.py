@@ -1,0 +1,570 @@
+"""Training of the segmentation models on ``../shared/data/seg`` (``python -m core train segmentation``).
+
+One recipe per model name (``RECIPES``): which data sets and mask folders, input size and
+channels, network width, augmentation and schedule. The loop is plain PyTorch over MONAI parts:
+``UNet`` (via ``models.segmentation_nets``), dictionary transforms for augmentation,
+``DiceCELoss`` and ``DiceMetric``. The validation split is carved per data set with a fixed seed
+(by patient where the data set gives patients) and written to the card. Early stopping watches
+validation Dice; every new best is written at once (weights + card) so an interrupted run still
+leaves usable weights.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from PIL import Image
+
+from core.segmentation.preprocess import prepare, prepare_mask
+
+SEG_DATA_README = "../shared/data/seg/README.md"
+
+
+@dataclass
+class Recipe:
+    """What to train for one model name."""
+
+    name: str
+    description: str
+    sources: list[tuple[str, str]]  # (data set folder, mask folder)
+    channels: int
+    size: int
+    postprocess: str
+    postprocess_options: dict[str, Any] = field(default_factory=dict)
+    percentiles: tuple[float, float] = (0.5, 99.5)
+    net: dict[str, Any] = field(default_factory=dict)
+    augment: str = "cxr"
+    epochs: int = 100
+    patience: int = 20
+    batch_size: int = 8
+    lr: float = 2e-3
+    init_from: str | None = None
+    labels: tuple[str, ...] = ("background", "foreground")
+    intended_use: str = ""
+
+
+RECIPES: dict[str, Recipe] = {
+    "lungs-cxr": Recipe(
+        name="lungs-cxr",
+        description="Lung fields (left + right) on frontal chest X-ray; MONAI residual U-Net trained from scratch.",
+        sources=[("v7_covid_lung", "masks"), ("covid_cxr_seg", "masks")],
+        channels=1,
+        size=256,
+        postprocess="lungs",
+        postprocess_options={"components": 2},
+        net={"channels": [16, 32, 64, 128, 256], "strides": [2, 2, 2, 2], "num_res_units": 2},
+        augment="cxr",
+        epochs=120,
+        patience=25,
+        labels=("background", "lung"),
+        intended_use="Research and teaching: outline the lung fields of a frontal chest radiograph. Not for diagnosis.",
+    ),
+    "opacity-cxr": Recipe(
+        name="opacity-cxr",
+        description="Lung opacities (ground glass + consolidation) on frontal chest X-ray; U-Net fine-tuned from lungs-cxr.",
+        sources=[("covid_cxr_seg", "masks_opacity")],
+        channels=1,
+        size=256,
+        postprocess="components",
+        postprocess_options={"min_fraction": 0.002},
+        net={"channels": [16, 32, 64, 128, 256], "strides": [2, 2, 2, 2], "num_res_units": 2},
+        augment="cxr",
+        epochs=80,
+        patience=25,
+        lr=1e-3,
+        init_from="lungs-cxr",
+        labels=("background", "opacity"),
+        intended_use="Research and teaching: outline lung opacities and estimate the share of lung affected. Not for diagnosis.",
+    ),
+    "polyp-endoscopy": Recipe(
+        name="polyp-endoscopy",
+        description="Colorectal polyps on colonoscopy frames (RGB); MONAI residual U-Net trained from scratch.",
+        sources=[("kvasir_seg", "masks")],
+        channels=3,
+        size=160,
+        postprocess="components",
+        postprocess_options={"min_fraction": 0.002},
+        percentiles=(0.0, 100.0),
+        net={"channels": [16, 32, 64, 128, 256], "strides": [2, 2, 2, 2], "num_res_units": 1},
+        augment="endoscopy",
+        epochs=150,
+        patience=25,
+        labels=("background", "polyp"),
+        intended_use="Research and teaching: outline polyps on colonoscopy frames. Not for diagnosis.",
+    ),
+}
+
+
+def preprocessing_of(recipe: Recipe) -> dict[str, Any]:
+    """The card's ``preprocessing``: everything inference needs to feed the network."""
+    return {
+        "size": [recipe.size, recipe.size],
+        "channels": recipe.channels,
+        "normalisation": "percentile",
+        "percentiles": list(recipe.percentiles),
+        "resize": "stretch to size (aspect not kept), bilinear with antialias; output resized back",
+        "threshold": 0.5,
+        "postprocess": recipe.postprocess,
+        "postprocess_options": recipe.postprocess_options,
+        "window": "none: percentile scaling of the raw pixels; MONOCHROME1 is inverted before",
+        "output": "one logit channel; sigmoid gives the foreground probability",
+    }
+
+
+# ---------------------------------------------------------------- data
+
+
+def _patients(dataset_dir: Path) -> dict[str, str]:
+    """stem -> patient id, when the data set's sources.csv has one (else each case is its own)."""
+    sources = dataset_dir / "sources.csv"
+    if not sources.exists():
+        return {}
+    with sources.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or "patientid" not in rows[0]:
+        return {}
+    return {row["stem"]: row["patientid"] for row in rows}
+
+
+def make_split(dataset_dir: Path, val_fraction: float = 0.2, seed: int = 0) -> dict[str, list[str]]:
+    """Seeded train/validation split of a data set's stems, grouped by patient when known."""
+    stems = sorted(p.stem for p in (dataset_dir / "images").glob("*.png"))
+    patients = _patients(dataset_dir)
+    groups: dict[str, list[str]] = {}
+    for stem in stems:
+        groups.setdefault(patients.get(stem, stem), []).append(stem)
+    keys = sorted(groups)
+    random.Random(seed).shuffle(keys)
+    n_val = max(1, round(val_fraction * len(keys)))
+    val = sorted(s for k in keys[:n_val] for s in groups[k])
+    train = sorted(s for k in keys[n_val:] for s in groups[k])
+    return {"train": train, "val": val}
+
+
+def read_png(path: Path) -> np.ndarray:
+    """PNG -> array (H, W) or (H, W, 3), as stored."""
+    with Image.open(path) as img:
+        if img.mode not in ("L", "RGB"):
+            img = img.convert("RGB" if len(img.getbands()) >= 3 else "L")
+        return np.asarray(img)
+
+
+def load_cases(dataset_dir: Path, mask_folder: str, stems: list[str]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(stem, image, binary mask) at stored resolution."""
+    return [
+        (s, read_png(dataset_dir / "images" / f"{s}.png"), read_png(dataset_dir / mask_folder / f"{s}.png") > 127)
+        for s in stems
+    ]
+
+
+# ---------------------------------------------------------------- augmentation
+
+
+def augmentation(kind: str, seed: int):
+    """MONAI dictionary transforms on ``{"image": (C,H,W), "label": (1,H,W)}``."""
+    from monai.transforms import (
+        Compose,
+        Rand2DElasticd,
+        RandAdjustContrastd,
+        RandAffined,
+        RandFlipd,
+        RandGaussianNoised,
+        RandRotate90d,
+        RandScaleIntensityd,
+        RandShiftIntensityd,
+    )
+
+    keys = ["image", "label"]
+    if kind == "cxr":
+        transforms = [
+            RandFlipd(keys, prob=0.5, spatial_axis=1),
+            RandAffined(keys, prob=0.8, rotate_range=0.17, scale_range=0.15, translate_range=(16, 16),
+                        mode=("bilinear", "nearest"), padding_mode="zeros"),
+            Rand2DElasticd(keys, prob=0.2, spacing=(64, 64), magnitude_range=(1, 3), mode=("bilinear", "nearest"),
+                           padding_mode="zeros"),
+            RandAdjustContrastd("image", prob=0.5, gamma=(0.6, 1.6)),
+            RandScaleIntensityd("image", prob=0.3, factors=0.15),
+            RandGaussianNoised("image", prob=0.2, std=0.03),
+        ]
+    elif kind == "endoscopy":
+        transforms = [
+            RandFlipd(keys, prob=0.5, spatial_axis=0),
+            RandFlipd(keys, prob=0.5, spatial_axis=1),
+            RandRotate90d(keys, prob=0.5),
+            RandAffined(keys, prob=0.8, rotate_range=0.5, scale_range=0.2, translate_range=(16, 16),
+                        mode=("bilinear", "nearest"), padding_mode="zeros"),
+            RandAdjustContrastd("image", prob=0.4, gamma=(0.7, 1.5)),
+            RandScaleIntensityd("image", prob=0.4, factors=0.2, channel_wise=True),
+            RandShiftIntensityd("image", prob=0.3, offsets=0.08),
+        ]
+    else:
+        raise ValueError(f"unknown augmentation {kind!r}")
+    compose = Compose(transforms)
+    compose.set_random_state(seed=seed)
+    return compose
+
+
+# ---------------------------------------------------------------- training
+
+
+def _save(model: torch.nn.Module, folder: Path) -> None:
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = folder / "model.safetensors.tmp"
+    save_file(state, str(tmp))
+    tmp.replace(folder / "model.safetensors")
+
+
+def _write_card(folder: Path, card: dict[str, Any]) -> None:
+    tmp = folder / "card.json.tmp"
+    tmp.write_text(json.dumps(card, indent=2) + "\n")
+    tmp.replace(folder / "card.json")
+
+
+def _load_saved(folder: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """(eval-mode model, preprocessing) from a model folder (card.json + model.safetensors)."""
+    from safetensors.torch import load_file
+
+    from models.architectures import build_architecture
+
+    card = json.loads((folder / "card.json").read_text())
+    model = build_architecture(card["architecture"]["name"], **card["architecture"]["args"])
+    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    return model.eval(), card["preprocessing"]
+
+
+def evaluate_cases(model: torch.nn.Module, cases, preprocessing: dict[str, Any], tta: bool = False,
+                   within: tuple[torch.nn.Module, dict[str, Any]] | None = None) -> dict[str, float]:
+    """Mean per-image Dice/IoU at the images' own resolution, with threshold and post-processing
+    (and, with ``within`` = (model, preprocessing), restricted to that model's mask)."""
+    from core.segmentation.inference import predict_proba, threshold_and_clean
+    from core.segmentation.metrics import dice_iou
+
+    dices, ious = [], []
+    for _, image, truth in cases:
+        mask = threshold_and_clean(predict_proba(model, image, preprocessing, tta=tta), preprocessing)
+        if within is not None:
+            mask &= threshold_and_clean(predict_proba(within[0], image, within[1], tta=tta), within[1])
+        d, i = dice_iou(mask, truth)
+        dices.append(d)
+        ious.append(i)
+    return {"dice": float(np.mean(dices)), "iou": float(np.mean(ious)), "n": len(cases)}
+
+
+def train(
+    name: str,
+    data_root: Path,
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    val_fraction: float = 0.2,
+    epochs: int | None = None,
+    max_minutes: float | None = None,
+    threads: int | None = 1,
+    device: str | None = None,
+    command: str = "",
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train recipe ``name``; write ``out_dir/model.safetensors`` + ``card.json``; return the card."""
+    from monai.losses import DiceCELoss
+    from monai.metrics import DiceMetric
+    from monai.utils import set_determinism
+
+    import models  # noqa: F401
+    from models.architectures import build_architecture
+
+    recipe = RECIPES[name]
+    if threads:
+        torch.set_num_threads(threads)
+    set_determinism(seed=seed)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    preprocessing = preprocessing_of(recipe)
+    size = (recipe.size, recipe.size)
+
+    t_start = time.time()
+    splits, train_items, val_sets = {}, [], {}
+    for dataset, mask_folder in recipe.sources:
+        split = make_split(data_root / dataset, val_fraction, seed)
+        splits[dataset] = {"train": split["train"], "val": split["val"], "mask_folder": mask_folder}
+        for stem, image, mask in load_cases(data_root / dataset, mask_folder, split["train"]):
+            train_items.append({"image": prepare(image, preprocessing), "label": prepare_mask(mask, size)})
+        val_sets[dataset] = load_cases(data_root / dataset, mask_folder, split["val"])
+    val_prepared = [
+        (prepare(image, preprocessing), prepare_mask(mask, size)) for cases in val_sets.values() for _, image, mask in cases
+    ]
+    log(f"{name}: {len(train_items)} training and {len(val_prepared)} validation images "
+        f"(loaded in {time.time() - t_start:.0f} s)")
+
+    arch_args = {"in_channels": recipe.channels, "out_channels": 1, **recipe.net}
+    model = build_architecture("monai_unet", **arch_args)
+    if recipe.init_from:
+        from safetensors.torch import load_file
+
+        init_path = out_dir.parent / recipe.init_from / "model.safetensors"
+        model.load_state_dict(load_file(str(init_path)))
+        log(f"initialised from {init_path}")
+    model.to(dev)
+
+    from monai.data import DataLoader, Dataset
+
+    loader = DataLoader(
+        Dataset(train_items, transform=augmentation(recipe.augment, seed)),
+        batch_size=recipe.batch_size,
+        shuffle=True,
+        num_workers=0,
+        generator=torch.Generator().manual_seed(seed),
+        drop_last=True,
+    )
+    loss_fn = DiceCELoss(sigmoid=True, smooth_nr=1e-5, smooth_dr=1e-5)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=1e-4)
+    total_epochs = {"n": epochs or recipe.epochs}
+    warmup = 2
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimiser,
+        lambda e: min(1.0, (e + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * min(1.0, e / max(1, total_epochs["n"])))),
+    )
+    metric = DiceMetric(include_background=True, reduction="mean", ignore_empty=False)
+
+    history: list[dict[str, float]] = []
+    best = {"dice": -1.0, "epoch": 0}
+    train_start = time.time()
+    epoch = 0
+    while epoch < total_epochs["n"]:
+        epoch += 1
+        t0 = time.time()
+        model.train()
+        losses = []
+        for batch in loader:
+            images = batch["image"].to(dev).float()
+            labels = batch["label"].to(dev).float()
+            optimiser.zero_grad()
+            loss = loss_fn(model(images), labels)
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+        scheduler.step()
+        model.eval()
+        metric.reset()
+        with torch.no_grad():
+            for i in range(0, len(val_prepared), 16):
+                chunk = val_prepared[i : i + 16]
+                x = torch.from_numpy(np.stack([c[0] for c in chunk])).to(dev)
+                y = torch.from_numpy(np.stack([c[1] for c in chunk])).to(dev)
+                metric(y_pred=(torch.sigmoid(model(x)) > 0.5).float(), y=y)
+        val_dice = float(metric.aggregate().item())
+        seconds = time.time() - t0
+        history.append({"epoch": epoch, "loss": round(float(np.mean(losses)), 4), "val_dice": round(val_dice, 4),
+                        "seconds": round(seconds, 1)})
+        if max_minutes:  # re-plan the cosine schedule so it ends inside the time budget
+            elapsed = time.time() - train_start
+            affordable = epoch + int((max_minutes * 60 - elapsed) / (elapsed / epoch))
+            if affordable < total_epochs["n"]:
+                total_epochs["n"] = max(epoch + 1, affordable)
+                log(f"mean epoch {elapsed / epoch:.1f} s; planning {total_epochs['n']} epochs within {max_minutes} min")
+        improved = val_dice > best["dice"]
+        log(f"epoch {epoch}/{total_epochs['n']} loss {np.mean(losses):.4f} val dice {val_dice:.4f} "
+            f"{seconds:.1f} s{' *' if improved else ''}")
+        if improved:
+            best = {"dice": val_dice, "epoch": epoch}
+            _save(model, out_dir)
+            card = _card(recipe, preprocessing, arch_args, splits, data_root, seed, val_fraction, history, best,
+                         time.time() - t_start, dev, command, final=None)
+            _write_card(out_dir, card)
+        if epoch - best["epoch"] >= recipe.patience:
+            log(f"early stop: no gain in validation Dice for {recipe.patience} epochs")
+            break
+        if max_minutes and time.time() - train_start > max_minutes * 60:
+            log("time budget spent")
+            break
+
+    # Final, honest figures: the best weights, at each image's own resolution, per data set.
+    from safetensors.torch import load_file
+
+    model.load_state_dict(load_file(str(out_dir / "model.safetensors")))
+    model.eval()
+    final: dict[str, Any] = {"per_dataset": {}, "tta": {}}
+    within = None
+    if recipe.name == "opacity-cxr":
+        final["opacity"] = opacity_report(model, [c for cases in val_sets.values() for c in cases], preprocessing,
+                                          out_dir.parent / "lungs-cxr")
+        log(f"opacity report: {final['opacity']}")
+        if (final["opacity"]["dice_on_images_with_opacity_within_lungs"] or 0) > (
+                final["opacity"]["dice_on_images_with_opacity"] or 0):
+            preprocessing["within"] = "lungs-cxr"  # inference restricts opacity to the lungs
+            within = _load_saved(out_dir.parent / "lungs-cxr")
+            log("opacity restricted to the lungs at inference (better validation Dice)")
+    for dataset, cases in val_sets.items():
+        final["per_dataset"][dataset] = evaluate_cases(model, cases, preprocessing, within=within)
+        final["tta"][dataset] = evaluate_cases(model, cases, preprocessing, tta=True, within=within)
+        log(f"{dataset}: {final['per_dataset'][dataset]} (flip TTA: {final['tta'][dataset]})")
+    final["clicks"] = click_report(model, val_sets, preprocessing)
+    log(f"clicks: {final['clicks']}")
+    final["latency"] = measure_latency(model, preprocessing)
+    card = _card(recipe, preprocessing, arch_args, splits, data_root, seed, val_fraction, history, best,
+                 time.time() - t_start, dev, command, final=final)
+    _write_card(out_dir, card)
+    return card
+
+
+CLICK_CASES = 40  # validation images per data set for the click curve (each costs 6 refinements)
+
+
+def click_report(model: torch.nn.Module, val_sets: dict[str, list], preprocessing: dict[str, Any],
+                 n_max: int = CLICK_CASES) -> dict[str, Any]:
+    """Mean Dice after 0/1/3/5 simulated clicks on the first ``n_max`` validation images of each set."""
+    from core.segmentation.prompts import click_curve
+
+    report: dict[str, Any] = {"protocol": "click at the centre of the largest error region (RITM/Xu et al.); "
+                                          "refinement of the probability map seeded at the clicks (core.segmentation.prompts)"}
+    for dataset, cases in val_sets.items():
+        subset = cases[:n_max]
+        report[dataset] = {**click_curve(model, subset, preprocessing), "n": len(subset)}
+    return report
+
+
+def opacity_report(model: torch.nn.Module, cases, preprocessing: dict[str, Any], lungs_dir: Path) -> dict[str, Any]:
+    """Opacity figures: Dice on images with opacity (alone and restricted to the lungs found by
+    ``lungs-cxr``), and detection (image has opacity <-> prediction non-empty)."""
+    from core.segmentation.inference import predict_proba, threshold_and_clean
+    from core.segmentation.metrics import dice_iou
+
+    lungs, lungs_pre = _load_saved(lungs_dir)
+    dice, dice_lungs, detected, false_alarm, positives, negatives = [], [], 0, 0, 0, 0
+    for _, image, truth in cases:
+        mask = threshold_and_clean(predict_proba(model, image, preprocessing), preprocessing)
+        lung = threshold_and_clean(predict_proba(lungs, image, lungs_pre), lungs_pre)
+        if truth.any():
+            positives += 1
+            dice.append(dice_iou(mask, truth)[0])
+            dice_lungs.append(dice_iou(mask & lung, truth)[0])
+            detected += bool((mask & truth).any())
+        else:
+            negatives += 1
+            false_alarm += bool(mask.any())
+    return {
+        "dice_on_images_with_opacity": round(float(np.mean(dice)), 4) if dice else None,
+        "dice_on_images_with_opacity_within_lungs": round(float(np.mean(dice_lungs)), 4) if dice_lungs else None,
+        "detection_rate": round(detected / positives, 4) if positives else None,
+        "n_with_opacity": positives,
+        "false_alarms_on_images_without_opacity": f"{false_alarm}/{negatives}",
+    }
+
+
+def record_click_curve(name: str, data_root: Path, out_dir: Path, threads: int | None = 1,
+                       log: Callable[[str], None] = print) -> dict[str, Any]:
+    """(Re)measure the click curve of saved weights on the card's validation split; update the card."""
+    from safetensors.torch import load_file
+
+    import models  # noqa: F401
+    from models.architectures import build_architecture
+
+    if threads:
+        torch.set_num_threads(threads)
+    card = json.loads((out_dir / "card.json").read_text())
+    model = build_architecture(card["architecture"]["name"], **card["architecture"]["args"])
+    model.load_state_dict(load_file(str(out_dir / "model.safetensors")))
+    model.eval()
+    val_sets = {d["dataset"]: load_cases(data_root / d["dataset"], d["masks"], card["split"][d["dataset"]]["val"])
+                for d in card["data"]["sources"]}
+    report = click_report(model, val_sets, card["preprocessing"])
+    report["command"] = f"python -m core train segmentation --model {name} --clicks-only"
+    card["metrics"]["clicks"] = report
+    _write_card(out_dir, card)
+    log(f"clicks: {report}")
+    return report
+
+
+def measure_latency(model: torch.nn.Module, preprocessing: dict[str, Any], repeats: int = 5) -> dict[str, Any]:
+    """Median seconds per 512x512 image through ``predict_proba`` on the current device/threads."""
+    from core.segmentation.inference import predict_proba
+
+    channels = int(preprocessing.get("channels", 1))
+    image = np.random.default_rng(0).random((512, 512, channels) if channels == 3 else (512, 512)).astype(np.float32)
+    predict_proba(model, image, preprocessing)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        predict_proba(model, image, preprocessing)
+        times.append(time.perf_counter() - t0)
+    return {"median_s_per_512px_image": round(float(np.median(times)), 4), "threads": torch.get_num_threads(),
+            "device": str(_device_of(model))}
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _hardware(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        return f"CUDA {torch.cuda.get_device_name(dev)}"
+    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s) (2-core VM, shared)"
+
+
+def _card(recipe, preprocessing, arch_args, splits, data_root, seed, val_fraction, history, best, wall, dev,
+          command, final) -> dict[str, Any]:
+    metrics: dict[str, Any] = {
+        "selection": f"best validation Dice at model resolution {best['dice']:.4f} (epoch {best['epoch']})",
+    }
+    if final:
+        for dataset, scores in final["per_dataset"].items():
+            metrics[f"val_dice_{dataset}"] = round(scores["dice"], 4)
+            metrics[f"val_iou_{dataset}"] = round(scores["iou"], 4)
+            metrics[f"val_n_{dataset}"] = scores["n"]
+            metrics[f"val_dice_{dataset}_flip_tta"] = round(final["tta"][dataset]["dice"], 4)
+        metrics["how"] = ("mean per-image Dice/IoU on the validation split at each image's own resolution, "
+                          "threshold 0.5 and the card's post-processing (core.training.segmentation.evaluate_cases)")
+        metrics["latency"] = final["latency"]
+        metrics["clicks"] = final["clicks"]
+        if "opacity" in final:
+            metrics["opacity"] = final["opacity"]
+    else:
+        metrics["note"] = "training in progress: weights are the best so far; final figures follow at the end"
+    return {
+        "name": recipe.name,
+        "task": "segmentation",
+        "description": recipe.description,
+        "architecture": {"name": "monai_unet", "args": arch_args},
+        "weights": "model.safetensors",
+        "preprocessing": preprocessing,
+        "labels": list(recipe.labels),
+        "data": {
+            "root": "../shared/data/seg (README.md there: sources, licences, held-out part)",
+            "sources": [{"dataset": d, "masks": m} for d, m in recipe.sources],
+            "initialised_from": recipe.init_from,
+        },
+        "split": {
+            "how": f"per data set, seeded shuffle (seed {seed}) of patients (v7_covid_lung, from sources.csv) or cases; "
+                   f"{val_fraction:.0%} validation",
+            **{d: {"n_train": len(s["train"]), "n_val": len(s["val"]), "val": s["val"]} for d, s in splits.items()},
+        },
+        "metrics": metrics,
+        "training": {
+            "epochs_run": len(history),
+            "best_epoch": best["epoch"],
+            "loss": "MONAI DiceCELoss (sigmoid)",
+            "optimiser": f"AdamW lr {recipe.lr}, weight decay 1e-4, cosine schedule, batch {recipe.batch_size}",
+            "augmentation": recipe.augment,
+            "early_stopping": f"patience {recipe.patience} epochs on validation Dice",
+            "seed": seed,
+            "wall_time_s": round(wall, 1),
+            "hardware": _hardware(dev),
+            "torch": torch.__version__,
+            "history": history,
+        },
+        "command": command or f"python -m core train segmentation --model {recipe.name}",
+        "intended_use": recipe.intended_use,
+    }

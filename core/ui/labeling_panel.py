@@ -1,0 +1,349 @@
+"""Labeling sessions on the Segmentation page: pick or create a session, open images into it,
+resume where the user was, per-image status, "next unfinished image" (optionally hardest
+first), import masks, and the exports. The logic is in ``core.labeling`` / ``core.export``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from core.errors import MedLensError
+from core.labeling import STATUSES, LabelingStore, Workspace, get_store, mean_entropy
+
+K = "seg."
+WS = K + "workspace"
+DEFAULT_LABELS_GRAY = ["lung", "opacity"]
+DEFAULT_LABELS_RGB = ["polyp"]
+
+
+def store() -> LabelingStore:
+    return get_store()
+
+
+def _set_position(ws: Workspace, **fields: Any) -> None:
+    ws.session = ws.store.update_session(ws.session.id, **fields)
+
+
+def workspace() -> Workspace | None:
+    """The open workspace; after a reload or restart, the last session's current image."""
+    ws = st.session_state.get(WS)
+    if ws is not None:
+        return ws
+    s = store()
+    try:
+        session = s.get_session(st.session_state[K + "session_id"]) if K + "session_id" in st.session_state \
+            else s.latest_session()
+        if session is None or session.current_image is None:
+            return None
+        return activate(Workspace(s, session, session.current_image), frame=session.current_frame)
+    except MedLensError:
+        st.session_state.pop(K + "session_id", None)
+        return None
+
+
+def activate(ws: Workspace, frame: int = 0) -> Workspace:
+    """Make ``ws`` the open workspace and remember it in the store (resume point)."""
+    st.session_state[WS] = ws
+    st.session_state[K + "session_id"] = ws.session.id
+    frame = int(np.clip(frame, 0, ws.masks.shape[0] - 1))
+    st.session_state[K + "frame"] = frame
+    if st.session_state.get(K + "label") not in ws.labels:
+        st.session_state[K + "label"] = ws.session.current_label if ws.session.current_label in ws.labels else ws.labels[0]
+    st.session_state.pop(K + "visible", None)
+    _set_position(ws, current_image=ws.image_id, current_frame=frame)
+    return ws
+
+
+def ensure_session(image: Any | None = None) -> int:
+    """The active session id; creates "Session 1" (labels suited to the image) when none exists."""
+    s = store()
+    if K + "session_id" in st.session_state:
+        return st.session_state[K + "session_id"]
+    latest = s.latest_session()
+    if latest is not None:
+        st.session_state[K + "session_id"] = latest.id
+        return latest.id
+    rgb = image is not None and getattr(image, "is_rgb", False)
+    session = s.create_session("Session 1", DEFAULT_LABELS_RGB if rgb else DEFAULT_LABELS_GRAY)
+    st.session_state[K + "session_id"] = session.id
+    return session.id
+
+
+def open_image(image: Any, name: str) -> Workspace:
+    """Add ``image`` to the active session (once) and open it."""
+    s = store()
+    session_id = ensure_session(image)
+    image_id = s.add_image(session_id, image, name)
+    return open_image_id(image_id, session_id)
+
+
+def open_image_id(image_id: int, session_id: int | None = None) -> Workspace:
+    s = store()
+    session = s.get_session(session_id or st.session_state[K + "session_id"])
+    st.session_state.pop(WS, None)
+    return activate(Workspace(s, session, image_id))
+
+
+def _switch_session() -> None:
+    """``on_change`` of the session picker: open the chosen session where it was left."""
+    chosen = st.session_state[K + "session_select"]
+    st.session_state[K + "session_id"] = chosen
+    st.session_state.pop(WS, None)
+    session = store().get_session(chosen)
+    if session.current_image is not None:
+        activate(Workspace(store(), session, session.current_image), session.current_frame)
+
+
+def session_picker() -> None:
+    """Choose, create or rename a labeling session; set the annotator."""
+    s = store()
+    sessions = s.list_sessions()
+    if sessions:
+        ids = [x.id for x in sessions]
+        current = st.session_state.get(K + "session_id")
+        st.session_state[K + "session_select"] = current if current in ids else ids[0]
+        names = {x.id: f"{x.name} ({len(s.list_images(x.id))} images)" for x in sessions}
+        chosen = st.selectbox("Labeling session", ids, format_func=names.get, key=K + "session_select",
+                              on_change=_switch_session)
+        session = s.get_session(chosen)
+        annotator = st.text_input("Annotator", value=session.annotator, key=K + f"annotator.{chosen}")
+        if annotator != session.annotator:
+            s.update_session(chosen, annotator=annotator)
+            if WS in st.session_state:
+                st.session_state[WS].session = s.get_session(chosen)
+    with st.expander("New labeling session", expanded=not sessions):
+        with st.form(K + "new_session", clear_on_submit=True):
+            name = st.text_input("Name", value=f"Session {len(sessions) + 1}")
+            labels = st.text_input("Labels (comma-separated)", value=", ".join(DEFAULT_LABELS_GRAY))
+            annotator = st.text_input("Annotator name", value="")
+            if st.form_submit_button("Create session"):
+                try:
+                    new = s.create_session(name, [x.strip() for x in labels.split(",")], annotator)
+                except MedLensError as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state[K + "session_id"] = new.id
+                    st.session_state.pop(WS, None)
+                    st.rerun()
+
+
+def labels_panel(ws: Workspace) -> None:
+    """Colour per label, and adding a label."""
+    cols = st.columns(max(1, len(ws.labels)))
+    colours = list(ws.session.colours)
+    for i, (col, label) in enumerate(zip(cols, ws.labels)):
+        colours[i] = col.color_picker(label, colours[i], key=K + f"colour.{ws.session.id}.{label}")
+    if colours != ws.session.colours:
+        _set_position(ws, colours=colours)
+    with st.form(K + "add_label", clear_on_submit=True, border=False):
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        new = c1.text_input("Add a label", placeholder="e.g. nodule")
+        if c2.form_submit_button("Add") and new.strip():
+            ws.add_labels([new.strip()])
+            st.rerun()
+
+
+def status_panel(ws: Workspace) -> None:
+    """This image's status, the session's images, and "next unfinished image"."""
+    s = ws.store
+    record = s.get_image_record(ws.image_id)
+    c1, c2, c3 = st.columns([2, 2, 2], vertical_alignment="bottom")
+    status = c1.radio("Status of this image", STATUSES, index=STATUSES.index(record.status), horizontal=True,
+                      key=K + f"status.{ws.image_id}.{record.status}")
+    if status != record.status:
+        s.set_status(ws.image_id, status, ws.session.annotator or None)
+        st.rerun()
+    hardest = c2.checkbox("Hardest first (model uncertainty)", key=K + "by_uncertainty",
+                          help="Mean entropy of the model's probability map; score the images first")
+    if c3.button("Next unfinished image", key=K + "next", icon=":material/skip_next:"):
+        nxt = s.next_image(ws.session.id, ws.image_id, by_uncertainty=hardest)
+        if nxt is None:
+            st.toast("Every other image is done.")
+        else:
+            open_image_id(nxt, ws.session.id)
+            st.rerun()
+    images = s.list_images(ws.session.id)
+    table = [{"#": r.position + 1, "image": r.name, "status": r.status, "annotator": r.annotator,
+              "uncertainty": None if r.uncertainty is None else round(r.uncertainty, 4),
+              "open": "◀ current" if r.id == ws.image_id else ""} for r in images]
+    st.dataframe(table, hide_index=True, width="stretch", key=K + "images_table")
+    others = [r for r in images if r.id != ws.image_id]
+    if others:
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        pick = c1.selectbox("Open another image of this session", [r.id for r in others],
+                            format_func=lambda i: next(r.name for r in others if r.id == i), key=K + "open_other")
+        if c2.button("Open", key=K + "open_other_btn"):
+            open_image_id(pick, ws.session.id)
+            st.rerun()
+
+
+def score_uncertainty(ws: Workspace, model: str) -> None:
+    """Run ``model`` on the first frame of every image of the session; store mean entropy."""
+    from core.cache import get_model
+    from core.registry import get_spec
+    from core.segmentation import predict_proba
+
+    s = ws.store
+    spec = get_spec(model)
+    net = get_model(model)
+    images = s.list_images(ws.session.id)
+    bar = st.progress(0.0, text="Scoring model uncertainty…")
+    for i, record in enumerate(images):
+        image = ws.image if record.id == ws.image_id else s.load_image(record.id)
+        prob = predict_proba(net, image.frame(0), spec.preprocessing)
+        s.set_uncertainty(record.id, mean_entropy(prob))
+        bar.progress((i + 1) / len(images), text=f"Scoring model uncertainty… {i + 1}/{len(images)}")
+    bar.empty()
+
+
+def import_panel(ws: Workspace) -> None:
+    """Import existing masks (PNG, NIfTI, DICOM SEG) as edits (undoable)."""
+    from core.labeling import import_masks
+
+    label = st.session_state.get(K + "label", ws.labels[0])
+    upload = st.file_uploader("Import masks (PNG, NIfTI, DICOM SEG)", type=["png", "nii", "gz", "dcm"],
+                              key=K + f"import.{ws.image_id}",
+                              help=f"A binary mask goes to the label being edited ({label}); a label map "
+                                   "(1, 2, …) to the labels in order; DICOM SEG segments by name.")
+    if upload is not None and st.button("Import", key=K + "import_btn"):
+        try:
+            masks = import_masks(upload.getvalue(), upload.name, ws.labels, ws.image, default_label=label)
+            n = ws.replace_all(masks, f"import {upload.name}")
+        except MedLensError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state[K + "import_message"] = f"Imported {', '.join(masks)} ({n} slice edit(s))."
+            st.rerun()  # redraw the editor with the imported masks
+    if K + "import_message" in st.session_state:
+        st.success(st.session_state.pop(K + "import_message"))
+
+
+def export_panel(ws: Workspace) -> None:
+    """Downloads: the zip of everything (this image or the whole session), and single files."""
+    from core.export.bundle import ExportItem, build_bundle, label_map_nifti_bytes, safe_name, session_items
+    from core.export.coco import coco_bytes
+    from core.export.png import mask_png_bytes
+
+    label = st.session_state.get(K + "label", ws.labels[0])
+    frame = int(st.session_state.get(K + "frame", 0))
+    name = safe_name(ws.record.name)
+    session_info = {"id": ws.session.id, "name": ws.session.name, "annotator": ws.session.annotator}
+    c1, c2 = st.columns(2)
+    scope = c1.radio("Export", ["This image", "Whole session"], horizontal=True, key=K + "export_scope")
+    if c2.button("Prepare zip", key=K + "prepare_zip", icon=":material/folder_zip:",
+                 help="PNG per label, NIfTI label map, DICOM SEG (DICOM sources), COCO JSON, manifest.json"):
+        try:
+            with st.spinner("Building the zip…"):
+                if scope == "This image":
+                    items = [ExportItem(ws.record.name, ws.image, ws.masks.data, ws.store.get_image_record(ws.image_id).status)]
+                else:
+                    items = list(session_items(ws.store, ws.session.id))
+                data = build_bundle(items, ws.labels, ws.session.colours, session_info)
+            st.session_state[K + "zip"] = (data, f"{name if scope == 'This image' else safe_name(ws.session.name)}_masks.zip")
+        except MedLensError as exc:
+            st.error(str(exc))
+    if K + "zip" in st.session_state:
+        data, filename = st.session_state[K + "zip"]
+        st.download_button(f"Download {filename}", data, filename, "application/zip", key=K + "download_zip",
+                           icon=":material/download:")
+    with st.expander("Single files"):
+        cols = st.columns(4)
+        cols[0].download_button(f"PNG ({label})", mask_png_bytes(ws.masks.get(label, frame)),
+                                f"{name}_{safe_name(label)}.png", "image/png", key=K + "dl_png")
+        cols[1].download_button("NIfTI label map", label_map_nifti_bytes(ws.masks.data, ws.labels, ws.image),
+                                f"{name}_labels.nii.gz", "application/gzip", key=K + "dl_nifti")
+        encoding = cols[2].radio("COCO as", ["rle", "polygon"], horizontal=True, key=K + "coco_enc")
+        cols[2].download_button("COCO JSON", coco_bytes([(ws.record.name, ws.masks.data)], ws.labels, encoding),
+                                f"{name}_coco.json", "application/json", key=K + "dl_coco")
+        if ws.image.datasets:
+            if cols[3].button(f"DICOM SEG ({label})", key=K + "seg_btn"):
+                from core.export.dicom_seg import seg_bytes
+
+                try:
+                    st.session_state[K + "seg"] = seg_bytes(ws.masks.data[label], list(ws.image.datasets),
+                                                            label=label)
+                except (MedLensError, ValueError) as exc:
+                    st.error(str(exc).splitlines()[0])
+            if K + "seg" in st.session_state:
+                cols[3].download_button("Download SEG", st.session_state[K + "seg"], f"{name}_{safe_name(label)}_seg.dcm",
+                                        "application/dicom", key=K + "dl_seg")
+        else:
+            cols[3].caption("DICOM SEG needs a DICOM source image.")
+
+
+def _open_and_rerun(image: Any, name: str) -> None:
+    try:
+        open_image(image, name)
+    except MedLensError as exc:
+        st.error(str(exc))
+        return
+    st.session_state.pop(K + "zip", None)
+    st.session_state.pop(K + "seg", None)
+    st.rerun()
+
+
+def open_working_image_once() -> None:
+    """A new working image from the Upload page opens here (once per image and browser session)."""
+    import hashlib
+
+    from core.ui.state import get_working_image
+
+    working = get_working_image()
+    if working is None:
+        return
+    image, name = working
+    digest = hashlib.sha1(np.ascontiguousarray(image.pixels).tobytes()).hexdigest()
+    if st.session_state.get(K + "working_sha") != digest:
+        st.session_state[K + "working_sha"] = digest
+        _open_and_rerun(image, name)
+
+
+def image_source(expanded: bool) -> None:
+    """Upload (one or several files, zips), a bundled example, or the working image."""
+    from core.ui.state import get_working_image
+
+    for problem in st.session_state.pop(K + "upload_problems", []):
+        st.error(problem)
+    with st.expander("Open an image", expanded=expanded):
+        tab_up, tab_ex, tab_work = st.tabs(["Upload", "Example", "Working image"])
+        with tab_up:
+            uploads = st.file_uploader("DICOM, NIfTI, PNG/JPEG, or a zip (several files = several images of the "
+                                       "session)", accept_multiple_files=True, key=K + "upload")
+            if uploads and st.button("Add to the session and open", key=K + "open_upload"):
+                from core.labeling import add_uploads
+
+                try:
+                    ids, problems = add_uploads(store(), ensure_session(), [(u.name, u.getvalue()) for u in uploads])
+                    if ids:
+                        open_image_id(ids[0])
+                except MedLensError as exc:
+                    problems = [str(exc)]
+                st.session_state[K + "upload_problems"] = problems
+                st.rerun()
+        with tab_ex:
+            from core.examples import list_examples
+
+            examples = list_examples("segmentation")
+            if not examples:
+                st.info("No example images are installed.")
+            else:
+                pick = st.selectbox("Example image", [e.name for e in examples], key=K + "example")
+                if st.button("Open example", key=K + "open_example"):
+                    from core.imaging import load
+
+                    example = next(e for e in examples if e.name == pick)
+                    try:
+                        image = load(example.path)
+                    except MedLensError as exc:
+                        st.error(str(exc))
+                    else:
+                        _open_and_rerun(image, example.file)
+        with tab_work:
+            working = get_working_image()
+            if working is None:
+                st.info("No working image yet: load one on the Upload & preprocessing page.")
+            elif st.button(f"Open the working image ({working[1]})", key=K + "open_working"):
+                _open_and_rerun(*working)

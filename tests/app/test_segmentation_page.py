@@ -1,0 +1,235 @@
+"""Segmentation page under AppTest: opens, resumes a labeling session, edits with undo,
+segments with a registered model, says plainly when there is none, shows bad input as an error."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.imaging import MedImage
+from core.labeling import LabelingStore, Workspace
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDLENS_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/segmentation.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _pixels(at: AppTest, label: str = "lung") -> int:
+    for caption in at.caption:
+        match = re.search(rf"{label}: (\d+) px", caption.value)
+        if match:
+            return int(match.group(1))
+    raise AssertionError("no pixel count shown: " + " | ".join(c.value for c in at.caption))
+
+
+def _seed_session(data_dir: Path) -> int:
+    """A session with one image and a square lung mask, as a previous visit left it."""
+    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    session = store.create_session("Seeded", ["lung", "opacity"], annotator="ana")
+    pixels = np.zeros((1, 64, 80), np.float32)
+    pixels[0, 10:40, 10:40] = 100.0
+    image_id = store.add_image(session.id, MedImage(pixels=pixels, spacing=(0.5, 0.5), name="phantom"), "phantom.png")
+    ws = Workspace(store, session, image_id)
+    mask = np.zeros((64, 80), bool)
+    mask[10:40, 10:40] = True
+    ws.edit("lung", 0, mask, "brush")
+    store.update_session(session.id, current_image=image_id)
+    store.close()
+    return image_id
+
+
+def test_page_opens_and_asks_for_an_image(data_dir):
+    at = _page()
+    assert at.title[0].value == "Segmentation"
+    assert any("Open an image to start" in i.value for i in at.info)
+
+
+def test_resumes_the_last_session_and_edits_with_undo(data_dir):
+    _seed_session(data_dir)
+    at = _page()
+    assert _pixels(at) == 900
+    rows = at.dataframe[0].value
+    assert float(rows.iloc[0]["area (mm²)"]) == 900 * 0.25
+    assert float(rows.iloc[0]["mean intensity"]) == 100.0
+    at.button(key="seg.op.grow 1 px").click().run()
+    assert not at.exception, at.exception
+    assert _pixels(at) == 900 + 4 * 30
+    at.button(key="seg.undo").click().run()
+    assert _pixels(at) == 900
+    at.button(key="seg.redo").click().run()
+    assert _pixels(at) == 1020
+    # a new browser session (reload) finds the same state in the store
+    again = _page()
+    assert _pixels(again) == 1020
+    assert any("2 edit(s) applied" in c.value for c in again.caption)
+
+
+def test_says_plainly_when_no_segmentation_model_is_registered(data_dir, monkeypatch):
+    import core.registry
+
+    _seed_session(data_dir)
+    monkeypatch.setattr(core.registry, "list_models", lambda task=None: [])
+    at = _page()
+    assert any("No segmentation model is registered" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.key == "seg.segment"]
+    assert _pixels(at) == 900  # editing still works
+
+
+def test_open_example_and_segment(data_dir):
+    from core.registry import list_models, reload
+
+    reload()
+    if "lungs-cxr" not in [s.name for s in list_models("segmentation")]:
+        pytest.skip("lungs-cxr is not registered")
+    at = _page()
+    at.selectbox(key="seg.example").select("Chest X-ray (PNG, adult PA)").run()
+    at.button(key="seg.open_example").click().run()
+    assert not at.exception, at.exception
+    assert _pixels(at) == 0
+    at.selectbox(key="seg.model").select("lungs-cxr").run()
+    at.button(key="seg.segment").click().run()
+    assert not at.exception, at.exception
+    share = _pixels(at) / (512 * 408)
+    assert 0.1 < share < 0.7, share
+    assert any("Lungs" in m.value and "right" in m.value for m in at.markdown)
+
+
+def test_bad_session_form_shows_an_error(data_dir):
+    at = _page()
+    form_inputs = [t for t in at.sidebar.text_input if t.label == "Labels (comma-separated)"]
+    form_inputs[0].set_value(" , ")
+    submit = [b for b in at.sidebar.button if "Create session" in str(b.label)]
+    submit[0].click().run()
+    assert not at.exception, at.exception
+    assert any("at least one label" in e.value for e in at.error)
+
+
+def test_working_image_from_the_upload_page_opens_here(data_dir):
+    from core.ui.state import WORKING_IMAGE, WORKING_IMAGE_NAME
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+    pixels = np.zeros((2, 30, 40), np.float32)
+    pixels[:, 5:10, 5:10] = 50
+    at.session_state[WORKING_IMAGE] = MedImage(pixels=pixels, name="vol")
+    at.session_state[WORKING_IMAGE_NAME] = "volume.nii"
+    at.run()
+    at.switch_page("pages/segmentation.py").run()
+    assert not at.exception, at.exception
+    assert any("volume.nii" in c.value for c in at.caption)
+    assert at.slider(key="seg.frame").max == 1  # a slice slider for the 2 frames
+    assert LabelingStore(data_dir / "labeling" / "labeling.sqlite").list_images(1)[0].name == "volume.nii"
+
+
+def test_status_and_next_unfinished_image(data_dir):
+    first = _seed_session(data_dir)
+    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    session = store.latest_session()
+    second = store.add_image(session.id, MedImage(pixels=np.ones((1, 20, 20), np.float32)), "second.png")
+    store.close()
+    at = _page()
+    at.radio(key=f"seg.status.{first}.in progress").set_value("done").run()
+    assert not at.exception, at.exception
+    at.button(key="seg.next").click().run()
+    assert any("second.png" in c.value for c in at.caption)
+    check = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    assert check.get_image_record(first).status == "done"
+    assert check.latest_session().current_image == second
+    check.close()
+
+
+def test_segment_into_a_label_the_session_lacks_adds_it(data_dir, monkeypatch):
+    import core.registry
+    import core.segmentation
+    from core.registry import ModelSpec
+    from core.segmentation import SegmentationResult
+
+    _seed_session(data_dir)
+    spec = ModelSpec(name="polyp-fake", task="segmentation", labels=("background", "polyp"))
+    monkeypatch.setattr(core.registry, "list_models", lambda task=None: [spec])
+    monkeypatch.setattr(core.registry, "get_spec", lambda name: spec)
+    found = np.zeros((64, 80), bool)
+    found[5:15, 50:70] = True
+    monkeypatch.setattr(core.segmentation, "segment",
+                        lambda image, model, **kw: SegmentationResult(found.astype(np.float32), found, 0.5, model))
+    at = _page()
+    at.button(key="seg.segment").click().run()
+    assert not at.exception, at.exception
+    assert _pixels(at, "polyp") == 200 and _pixels(at, "lung") == 900
+    assert at.radio(key="seg.label").value == "polyp"
+    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    assert store.latest_session().labels == ["lung", "opacity", "polyp"]
+    store.close()
+
+
+def test_volume_copy_to_next_slice_and_run_on_all_slices(data_dir, monkeypatch):
+    import core.registry
+    import core.segmentation
+    from core.registry import ModelSpec
+    from core.segmentation import SegmentationResult
+
+    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    session = store.create_session("CT", ["lung", "opacity"])
+    pixels = np.zeros((3, 40, 50), np.float32)
+    image_id = store.add_image(session.id, MedImage(pixels=pixels, spacing=(1.0, 1.0), name="ct"), "ct.dcm")
+    ws = Workspace(store, session, image_id)
+    ws.edit("lung", 0, np.pad(np.ones((10, 10), bool), ((5, 25), (5, 35))), "brush")
+    store.update_session(session.id, current_image=image_id)
+    store.close()
+
+    spec = ModelSpec(name="lungs-fake", task="segmentation", labels=("background", "lung"))
+    monkeypatch.setattr(core.registry, "list_models", lambda task=None: [spec])
+    monkeypatch.setattr(core.registry, "get_spec", lambda name: spec)
+    calls = []
+
+    def fake_segment(image, model, **kw):
+        calls.append(model)
+        mask = np.zeros((40, 50), bool)
+        mask[:4, :5] = True
+        return SegmentationResult(mask.astype(np.float32), mask, 0.5, model)
+
+    monkeypatch.setattr(core.segmentation, "segment", fake_segment)
+    at = _page()
+    assert at.slider(key="seg.frame").value == 0 and _pixels(at) == 100
+    at.button(key="seg.copy_next").click().run()
+    assert not at.exception, at.exception
+    assert at.slider(key="seg.frame").value == 1 and _pixels(at) == 100
+    at.button(key="seg.run_all").click().run()
+    assert not at.exception, at.exception
+    assert len(calls) == 3 and _pixels(at) == 20
+    check = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    assert [int(m.sum()) for m in check.load_masks(image_id, ["lung"])["lung"]] == [20, 20, 20]
+    assert check.latest_session().current_frame == 1
+    check.close()
+
+
+def test_create_and_switch_labeling_sessions(data_dir):
+    _seed_session(data_dir)
+    at = _page()
+    assert _pixels(at) == 900
+    name = [t for t in at.sidebar.text_input if t.label == "Name"][0]
+    name.set_value("Second")
+    [t for t in at.sidebar.text_input if t.label == "Labels (comma-separated)"][0].set_value("polyp")
+    [b for b in at.sidebar.button if "Create session" in str(b.label)][0].click().run()
+    assert not at.exception, at.exception
+    assert any("Open an image to start" in i.value for i in at.info)  # the new session is empty
+    picker = at.sidebar.selectbox(key="seg.session_select")
+    assert "Second" in picker.format_func(picker.value)
+    assert any("Seeded" in o for o in picker.options)
+    picker.select(1).run()  # the seeded session's id
+    assert not at.exception, at.exception
+    assert _pixels(at) == 900

@@ -1,0 +1,90 @@
+"""Box and click prompts from the canvas become undoable edits (synthetic probability maps,
+so no trained segmentation model is needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.imaging import MedImage
+from core.labeling import LabelingStore, Workspace
+from core.masks.strokes import CanvasScale
+
+
+@pytest.fixture
+def ws(tmp_path):
+    store = LabelingStore(tmp_path / "l.sqlite")
+    session = store.create_session("s", ["lesion"])
+    pixels = np.zeros((1, 60, 80), np.float32)
+    pixels[0, 20:40, 30:50] = 200.0
+    image_id = store.add_image(session.id, MedImage(pixels=pixels), "p")
+    yield Workspace(store, session, image_id)
+    store.close()
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    """A registered-looking segmentation model name; nothing is loaded or run."""
+    import core.cache
+    import core.registry
+    from core.registry import ModelSpec
+
+    spec = ModelSpec(name="fake-seg", task="segmentation", labels=("background", "other"),
+                     preprocessing={"threshold": 0.5})
+    monkeypatch.setattr(core.registry, "get_spec", lambda name: spec)
+    monkeypatch.setattr(core.registry, "list_models", lambda task=None: [spec])
+    monkeypatch.setattr(core.cache, "get_model", lambda name, device=None: None)
+    return "fake-seg"
+
+
+def _disc(hw, centre, radius):
+    rows, cols = np.mgrid[0:hw[0], 0:hw[1]]
+    return (np.hypot(rows - centre[0], cols - centre[1]) <= radius).astype(np.float32)
+
+
+def test_box_prompt_resegments_inside_the_box_only(ws, fake_model, monkeypatch):
+    import core.segmentation
+    from core.ui import mask_editor
+
+    before = np.zeros((60, 80), bool)
+    before[0:5, 0:80] = True  # outside the box: must stay
+    before[25:30, 0:20] = True  # inside the box: replaced by the model's answer
+    ws.edit("lesion", 0, before, "brush")
+    monkeypatch.setattr(core.segmentation, "box_proba", lambda model, image, prep, box, **kw: _disc((60, 80), (30, 40), 8))
+    rect = {"type": "Rect", "originX": "left", "originY": "top", "left": 0, "top": 40, "width": 120, "height": 40,
+            "strokeWidth": 0, "strokeUniform": True, "scaleX": 1, "scaleY": 1, "angle": 0}  # image box x 0..60, y 20..40
+    message = mask_editor._apply_canvas(ws, {"objects": [rect]}, "Box prompt", "lesion", 0, CanvasScale(2, 2), fake_model)
+    assert message is None
+    after = ws.masks.get("lesion", 0)
+    inside = np.zeros((60, 80), bool)
+    inside[20:40, 0:60] = True
+    assert np.array_equal(after & ~inside, before & ~inside)
+    assert np.array_equal(after & inside, (_disc((60, 80), (30, 40), 8) >= 0.5) & inside)
+    ws.undo()
+    assert np.array_equal(ws.masks.get("lesion", 0), before)
+
+
+def test_positive_and_negative_clicks_refine_the_probability_map(ws, fake_model):
+    from core.ui import mask_editor
+
+    ws.probs[("lesion", 0)] = np.full((60, 80), 0.2, np.float32)  # the model saw nothing
+    click = {"type": "Circle", "originX": "left", "originY": "center", "left": 40 - 5, "top": 30, "radius": 4,
+             "strokeWidth": 2, "scaleX": 1, "scaleY": 1, "angle": 0}  # centre (x 40, y 30)
+    mask_editor._apply_canvas(ws, {"objects": [click]}, "Click +", "lesion", 0, CanvasScale(1, 1), fake_model)
+    grown = ws.masks.get("lesion", 0).copy()
+    assert grown[30, 40] and 20 < grown.sum() < 60 * 80 / 2  # a region around the click, not everything
+    mask_editor._apply_canvas(ws, {"objects": [click]}, "Click −", "lesion", 0, CanvasScale(1, 1), fake_model)
+    assert not ws.masks.get("lesion", 0)[30, 40]
+    assert len(ws.clicks[("lesion", 0)]) == 2 and ws.masks.history.position == 2
+
+
+def test_prompts_without_a_model_ask_for_one(ws, monkeypatch):
+    import core.registry
+    from core.ui import mask_editor
+
+    monkeypatch.setattr(core.registry, "list_models", lambda task=None: [])
+    click = {"type": "Circle", "originX": "center", "originY": "center", "left": 10, "top": 10, "radius": 3,
+             "strokeWidth": 0, "scaleX": 1, "scaleY": 1, "angle": 0}
+    message = mask_editor._apply_canvas(ws, {"objects": [click]}, "Click +", "lesion", 0, CanvasScale(1, 1), None)
+    assert "need a segmentation model" in message
+    assert not ws.masks.history.can_undo
