@@ -1,12 +1,48 @@
-"""GAN augmentation (placeholder until its issue lands)."""
+"""GAN augmentation: sample our conditional GANs, download, compare with classic augmentation,
+train a GAN on your own images in the background, and see whether synthetic data helps."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-from core.ui.placeholder import not_available
+from core.errors import MedLensError
+from core.ui import gan_panel as gp
 
 st.title("GAN augmentation")
-not_available(
-    "GAN augmentation",
-    "a class-conditional generator trained by us on chest X-rays and BreastMNIST: sample a "
-    "gallery, download a zip or npz, compare with classic augmentation, and train on your own images.",
-)
+st.caption("Class-conditional GANs trained by MedLens from scratch. Synthetic images are not patients: "
+           "use them to augment training data, never for diagnosis.")
+
+tab_sample, tab_train, tab_quality = st.tabs(["Sample & download", "Train on your images", "Quality & benefit"])
+
+with tab_sample:
+    model = gp.pick_generator()
+    if model is not None:
+        request = gp.sample_form(model)
+        if request is not None:
+            try:
+                gp.run_sampling(request)
+            except MedLensError as exc:
+                st.error(str(exc))
+        samples = st.session_state.get(gp.SAMPLES)
+        left, right = st.columns([3, 2], gap="large")
+        with left:
+            st.subheader("GAN samples")
+            if samples is None:
+                st.caption("Pick a class, number, seed and truncation, then press **Generate**.")
+            else:
+                gp.gallery(samples, st.session_state.get(gp.DISTANCES))
+                gp.downloads(samples, st.session_state.get(gp.DISTANCES))
+        with right:
+            try:
+                gp.augmentation_preview(samples)
+            except MedLensError as exc:
+                st.error(str(exc))
+        gp.card_expander(model)
+
+with tab_train:
+    gp.training_panel()
+
+with tab_quality:
+    model_q = gp.pick_generator(key="gan.model_quality")
+    if model_q is not None:
+        gp.quality_panel(model_q)

@@ -1,0 +1,57 @@
+"""``python -m core train gan``: reproduce a committed conditional generator and its card."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError
+
+HELP = "train a class-conditional GAN (pneumonia-cgan, breast-cgan) from ../shared/data and write its card"
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="recipe name: pneumonia-cgan or breast-cgan")
+    parser.add_argument("--data", default=None, help="the shared data folder (default ../shared/data)")
+    parser.add_argument("--out", help="folder for card.json + model.safetensors (default models/<name>)")
+    parser.add_argument("--workdir", help="checkpoints and caches (default ~/.medlens/training/<name>)")
+    parser.add_argument("--steps", type=int, help="override the recipe's steps")
+    parser.add_argument("--max-minutes", type=float, help="stop after this wall time (the latest generator is kept)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue from the workdir checkpoint")
+    parser.add_argument("--measure-only", action="store_true",
+                        help="only (re)measure the quality figures of the existing generator with its classifier")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    from core.paths import data_dir
+    from core.prognosis.store import shared_data_dir
+    from core.training.gan import RECIPES, measure_card, train
+
+    if args.model not in RECIPES:
+        raise InputError(f"unknown recipe {args.model!r}; valid: {', '.join(sorted(RECIPES))}")
+    shared = Path(args.data) if args.data else shared_data_dir()
+    if not shared.is_dir():
+        raise InputError(f"data folder not found: {shared}")
+    torch.set_num_threads(max(1, args.threads))
+    out = Path(args.out) if args.out else REPO / "models" / args.model
+    workdir = Path(args.workdir) if args.workdir else data_dir() / "training" / args.model
+
+    def log(entry: dict) -> None:
+        print(json.dumps(entry, default=str), flush=True)
+
+    if not args.measure_only:
+        command = "python -m core train gan " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+        train(args.model, shared, out, workdir, seed=args.seed, steps=args.steps, max_minutes=args.max_minutes,
+              command=command, log=log, resume=args.resume)
+    card = measure_card(args.model, shared, out, workdir, seed=args.seed, log=log)
+    return {"model": args.model, "out": str(out), "steps": card["training"].get("steps"), "metrics": card["metrics"]}
