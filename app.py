@@ -20,5 +20,5 @@ PAGES = [
 ]
 
 navigation = st.navigation(PAGES)
-render_sidebar_status()
 navigation.run()
+render_sidebar_status()  # after the page, so models it just loaded are counted

@@ -18,6 +18,7 @@ from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, running_app, wait_until_id
 from tests.e2e.test_segmentation_e2e import demo_segmentation  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "screenshots"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PAGES = {"home": "", "upload": "upload", "segmentation": "segmentation",
          "classification": "classification", "gan": "gan"}
 WIDTH = 900  # px of the saved PNGs
@@ -30,7 +31,29 @@ def demo_upload(page) -> None:
     wait_until_idle(page)
 
 
-DEMOS = {"upload": demo_upload, "segmentation": demo_segmentation}
+def demo_classification(page) -> None:
+    """Classify the bundled paediatric chest X-ray with pneumonia-cxr (Grad-CAM shown)."""
+    panel = page.get_by_role("tabpanel", name="Image classification")
+    panel.get_by_test_id("stSelectbox").filter(has_text="Model").click()
+    page.get_by_role("option", name="pneumonia-cxr — pneumonia").click()
+    wait_until_idle(page)
+    uploader = panel.get_by_test_id("stFileUploader").filter(has_text="Image (DICOM, PNG, JPEG)")
+    uploader.locator("input[type=file]").set_input_files(str(EXAMPLES / "cxr_pediatric_pneumonia.jpeg"))
+    page.get_by_text("Grad-CAM for 'pneumonia'").wait_for(timeout=180_000)
+    wait_until_idle(page)
+
+
+def wait_for_work(page) -> None:
+    """Wait until no spinner or 'Running …' status is left on the page."""
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid="stSpinner"]')
+                 && !document.body.innerText.includes('Running ')""",
+        timeout=180_000,
+    )
+    wait_until_idle(page)
+
+
+DEMOS = {"upload": demo_upload, "segmentation": demo_segmentation, "classification": demo_classification}
 
 
 def shrink(path: Path) -> None:
@@ -53,6 +76,7 @@ def main() -> int:
                 page.goto(f"{url}/{path}")
                 wait_until_idle(page)
                 DEMOS.get(name, lambda p: None)(page)
+                wait_for_work(page)
                 target = OUT / f"{name}.png"
                 page.screenshot(path=str(target))
                 shrink(target)
