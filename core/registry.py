@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import ModelError
+from core.errors import InputError, ModelError
 from core.paths import data_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -164,6 +164,17 @@ def card_errors() -> list[str]:
 def list_models(task: str | None = None) -> list[ModelSpec]:
     """Registered models, optionally of one task, sorted by name."""
     return [s for n, s in sorted(registry().items()) if task is None or s.task == task]
+
+
+def require_spec(name: str, task: str) -> ModelSpec:
+    """The spec of ``name``, which must be a ``task`` model; InputError (bad user input) otherwise."""
+    try:
+        spec = get_spec(name)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
+    if spec.task != task:
+        raise InputError(f"model {name!r} is a {spec.task} model, not a {task} model")
+    return spec
 
 
 def get_spec(name: str) -> ModelSpec:

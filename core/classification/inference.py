@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import InputError
-from core.registry import ModelSpec, get_spec
+from core.registry import ModelSpec, require_spec
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -157,14 +157,8 @@ def model_class_of_dataset_label(spec: ModelSpec, labels: np.ndarray) -> np.ndar
 
 
 def classification_spec(name: str) -> ModelSpec:
-    """The spec of a classification model; ModelError-style InputError otherwise."""
-    try:
-        spec = get_spec(name)
-    except KeyError as exc:
-        raise InputError(str(exc.args[0])) from None
-    if spec.task != "classification":
-        raise InputError(f"model {name!r} is a {spec.task} model, not a classification model")
-    return spec
+    """The spec of a classification model; InputError otherwise."""
+    return require_spec(name, "classification")
 
 
 def batch_probs(name: str, images: Sequence[Any], batch_size: int = 64, device: str | None = None) -> np.ndarray:

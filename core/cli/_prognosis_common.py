@@ -5,18 +5,12 @@ from __future__ import annotations
 import torch
 
 from core.errors import InputError
-from core.registry import ModelSpec, get_spec
+from core.registry import ModelSpec, require_spec
 
 
 def spec_of(name: str, task: str) -> ModelSpec:
-    """The model's spec, or an InputError naming the valid models of ``task``."""
-    try:
-        spec = get_spec(name)
-    except KeyError as exc:
-        raise InputError(str(exc.args[0])) from None
-    if spec.task != task:
-        raise InputError(f"model {name!r} is a {spec.task} model, not {task}")
-    return spec
+    """The model's spec, or an InputError naming the valid models (see ``require_spec``)."""
+    return require_spec(name, task)
 
 
 def one_thread(threads: int) -> None:

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from core.errors import InputError, ModelError
 
 HELP = 'mean per-image Dice/IoU of a segmentation model -> {"model","dice","iou","n"}'
 
@@ -22,15 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.registry import get_spec
+    from core.registry import require_spec
     from core.segmentation.evaluate import evaluate_folder, matched_cases
 
-    try:
-        spec = get_spec(args.model)
-    except KeyError as exc:
-        raise ModelError(str(exc.args[0])) from None
-    if spec.task != "segmentation":
-        raise InputError(f"model {args.model!r} is a {spec.task} model, not segmentation")
+    spec = require_spec(args.model, "segmentation")
     result = evaluate_folder(args.model, args.images, args.masks, tta=args.tta, device=args.device)
     if args.clicks:
         from core.cache import get_model

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from core.errors import InputError, ModelError
+from core.errors import InputError
 
 HELP = "segment an image; OUT .png (mask), .nii.gz / .nii (NIfTI) or .dcm (DICOM SEG referencing a DICOM input)"
 
@@ -61,18 +61,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from core.cache import get_model
     from core.imaging import load
-    from core.registry import get_spec
+    from core.registry import require_spec
     from core.segmentation.inference import predict_proba, threshold_and_clean, within_region
     from core.segmentation.severity import severity_from_masks
     from core.segmentation.prompts import box_proba, refine_with_clicks
 
     kind = _output_kind(args.out)
-    try:
-        spec = get_spec(args.model)
-    except KeyError as exc:
-        raise ModelError(str(exc.args[0])) from None
-    if spec.task != "segmentation":
-        raise InputError(f"model {args.model!r} is a {spec.task} model, not segmentation")
+    spec = require_spec(args.model, "segmentation")
     if not args.input.exists():
         raise InputError(f"no such file or folder: {args.input}")
     if args.out.parent and not args.out.parent.exists():

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from core.errors import InputError
-from core.registry import ModelSpec, get_spec, list_models
+from core.registry import ModelSpec, list_models, require_spec
 
 MAX_SAMPLES = 2048
 ALL = "all"
@@ -49,13 +49,7 @@ def generators() -> list[ModelSpec]:
 
 def generator_spec(name: str) -> ModelSpec:
     """The spec of generator ``name``; InputError when unknown or not a generator."""
-    try:
-        spec = get_spec(name)
-    except KeyError as exc:
-        raise InputError(str(exc.args[0])) from None
-    if spec.task != "generation":
-        raise InputError(f"model {name!r} is a {spec.task} model, not a generator")
-    return spec
+    return require_spec(name, "generation")
 
 
 def resolve_label(spec: ModelSpec, label: str | int | None) -> int | None:

@@ -62,3 +62,13 @@ def test_every_committed_card_is_valid() -> None:
     for card in sorted(registry.MODELS_DIR.glob("*/card.json")):
         spec = registry.parse_card(card)
         assert spec.name == card.parent.name, f"{card}: folder and name differ"
+
+
+def test_require_spec_checks_name_and_task(tiny_model: str) -> None:
+    from core.errors import InputError
+
+    assert registry.require_spec(tiny_model, "test").name == tiny_model
+    with pytest.raises(InputError, match="is a test model, not a segmentation model"):
+        registry.require_spec(tiny_model, "segmentation")
+    with pytest.raises(InputError, match="unknown model 'nope'"):
+        registry.require_spec("nope", "test")
