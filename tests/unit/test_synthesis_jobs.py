@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 import zipfile
 
@@ -71,20 +72,25 @@ def test_background_job_cancel_resume_and_register():
     from core.synthesis.generate import sample
 
     data = jobs.read_class_zip(class_zip(junk=False), size=32)
-    job_id = jobs.create_job("test-user-gan", data, size=32, minutes=2, steps=12, batch_size=8)
+    # far more steps than can run before the cancel arrives, so the cancel is never too late
+    job_id = jobs.create_job("test-user-gan", data, size=32, minutes=2, steps=3000, batch_size=8)
     jobs.start(job_id)
     running = wait_for(job_id, lambda s: s.state == "running" and s.step >= 1)
     jobs.cancel(job_id)
     cancelled = wait_for(job_id, lambda s: s.state == "cancelled", timeout=60)
-    assert running.step <= cancelled.step < 12
+    assert running.step <= cancelled.step < 3000
     assert (jobs.jobs_root() / job_id / "checkpoint.safetensors").exists() and cancelled.grids
     with pytest.raises(InputError):
         jobs.create_job("test-user-gan", data, 32, 1, 10)  # the name is taken by this job
-    # resume: the same worker code, run in this process (a second process start only costs time)
-    (jobs.jobs_root() / job_id / "cancel").unlink()  # what jobs.start(..., resume=True) does first
-    assert jobs.worker(jobs.jobs_root() / job_id, resume_run=True) == "finished"
+    # resume two more steps: the same worker code, run in this process (a process start only costs time)
+    folder = jobs.jobs_root() / job_id
+    spec = json.loads((folder / "spec.json").read_text())
+    target = cancelled.step + 2
+    (folder / "spec.json").write_text(json.dumps({**spec, "steps": target}))
+    (folder / "cancel").unlink()  # what jobs.start(..., resume=True) does first
+    assert jobs.worker(folder, resume_run=True) == "finished"
     done = jobs.job_status(job_id)
-    assert done.step == 12 and done.history and done.history[-1]["step"] == 12
+    assert done.step == target and done.history and done.history[-1]["step"] == target
     registry.reload()
     spec = registry.get_spec("test-user-gan")
     assert spec.task == "generation" and spec.labels == ("cats", "dogs")
