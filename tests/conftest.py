@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("MEDLENS_SHARED_DATA", REPO.parent / "shared" / "data"))
+from core.paths import shared_data_dir
+
+SHARED_DATA = shared_data_dir()
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from core.paths import data_dir
-    from core.prognosis.store import shared_data_dir
+    from core.paths import shared_data_dir
     from core.synthesis.generate import generator_spec, sample
     from core.training.augmentation_study import ARMS, run_study, write_to_card
     from core.training.gan import RECIPES, load_gan_data

@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
+from core.paths import shared_data_dir
+from core.registry import MODELS_DIR
 
 HELP = "train a classification model (pneumonia-cxr, breast-us) from ../shared/data and write its card"
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="recipe name: pneumonia-cxr or breast-us")
-    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"), help="the shared data folder")
+    parser.add_argument("--data", default=str(shared_data_dir()), help="the shared data folder")
     parser.add_argument("--out", help="folder for card.json + model.safetensors (default models/<name>)")
     parser.add_argument("--workdir", help="checkpoints and caches (default ~/.medlens/training/<name>)")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs (quick runs)")
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not shared.is_dir():
         raise InputError(f"data folder not found: {shared}")
     torch.set_num_threads(max(1, args.threads))
-    out = Path(args.out) if args.out else REPO / "models" / args.model
+    out = Path(args.out) if args.out else MODELS_DIR / args.model
     workdir = Path(args.workdir) if args.workdir else data_dir() / "training" / args.model
     argv, skip = [], False
     for a in sys.argv[3:]:  # the reproducing command: without the finalise-only options

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from core.paths import data_dir
-    from core.prognosis.store import shared_data_dir
+    from core.paths import shared_data_dir
     from core.training.gan import RECIPES, measure_card, train
 
     if args.model not in RECIPES:

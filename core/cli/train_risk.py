@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.cli._prognosis_common import one_thread
-from core.prognosis.store import shared_data_dir
+from core.paths import shared_data_dir
 
 HELP = "train stroke-risk (validation comparison of LR, GBM, MLP; logistic model shipped)"
 

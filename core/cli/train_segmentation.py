@@ -8,16 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
+from core.paths import shared_data_dir
 from core.registry import MODELS_DIR
 
 HELP = "train a segmentation model (lungs-cxr, opacity-cxr, polyp-endoscopy) on ../shared/data/seg"
 
-DEFAULT_DATA = MODELS_DIR.parent.parent / "shared" / "data" / "seg"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="recipe name: lungs-cxr, opacity-cxr or polyp-endoscopy")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="segmentation data root (default ../shared/data/seg)")
+    parser.add_argument("--data", type=Path, default=shared_data_dir() / "seg", help="segmentation data root (default ../shared/data/seg)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default models/NAME)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the recipe's)")

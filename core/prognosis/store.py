@@ -10,12 +10,7 @@ from typing import Any
 
 import torch
 
-from core.registry import MODELS_DIR, REPO_ROOT
-
-
-def shared_data_dir() -> Path:
-    """``MEDLENS_SHARED_DATA`` or ``../shared/data`` beside the repository."""
-    return Path(os.environ.get("MEDLENS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+from core.registry import MODELS_DIR
 
 
 def model_folder(name: str, out: str | None = None) -> Path:

@@ -183,7 +183,7 @@ def _reference_cached(name: str, card_path: str, stamp: float, reference: str, s
     if stamp:
         with np.load(folder / "reference.npz") as data:
             return data["train_images"], data["train_labels"].ravel().astype(int)
-    from core.prognosis.store import shared_data_dir
+    from core.paths import shared_data_dir
 
     shared = shared_data_dir()
     if reference.startswith("medmnist/"):

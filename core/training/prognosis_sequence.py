@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 
+from core.paths import shared_data_dir
 from core.prognosis import store
 from core.prognosis.datasets import read_sequences
 from core.prognosis.sequence import SequenceRecipe, cross_validate, encode_labels, train_net
@@ -37,7 +38,7 @@ def train(name: str, data: Path | None = None, seed: int = 0, cv: int = 5, epoch
           out: str | None = None, command: str = "", baseline: bool = True) -> dict[str, Any]:
     preset = PRESETS[name]
     started = time.perf_counter()
-    path = Path(data) if data else store.shared_data_dir() / preset["file"]
+    path = Path(data) if data else shared_data_dir() / preset["file"]
     x, labels = read_sequences(path)
     y = encode_labels(labels, preset["codes"])
     recipe = SequenceRecipe.from_json({**preset["recipe"], **({"epochs": epochs} if epochs else {})})
