@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--clicks-only", action="store_true",
                         help="do not train: measure the 0/1/3/5-click Dice curve of the saved weights, update the card")
+    parser.add_argument("--init-from", default=None,
+                        help="start from this model's weights (models/NAME); the model's own name continues its training")
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the recipe's)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
 
 
@@ -44,9 +47,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report = record_click_curve(args.model, args.data, out, threads=args.threads,
                                     log=lambda m: print(m, file=sys.stderr, flush=True))
         return {"model": args.model, "clicks": report}
+    if args.init_from and not (out.parent / args.init_from / "model.safetensors").exists():
+        raise InputError(f"no weights to start from: {out.parent / args.init_from / 'model.safetensors'}")
     command = "python -m core train segmentation " + " ".join(sys.argv[sys.argv.index("segmentation") + 1 :]) \
         if "segmentation" in sys.argv else f"python -m core train segmentation --model {args.model}"
     card = train(args.model, args.data, out, seed=args.seed, epochs=args.epochs, max_minutes=args.max_minutes,
-                 threads=args.threads, device=args.device, command=command,
+                 threads=args.threads, device=args.device, init_from=args.init_from, lr=args.lr,
+                 command=command,
                  log=lambda m: print(m, file=sys.stderr, flush=True))
     return {"model": args.model, "out": str(out), "metrics": card["metrics"]}

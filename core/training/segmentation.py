@@ -16,7 +16,7 @@ import json
 import platform
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -273,10 +273,17 @@ def train(
     max_minutes: float | None = None,
     threads: int | None = 1,
     device: str | None = None,
+    init_from: str | None = None,
+    lr: float | None = None,
     command: str = "",
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Train recipe ``name``; write ``out_dir/model.safetensors`` + ``card.json``; return the card."""
+    """Train recipe ``name``; write ``out_dir/model.safetensors`` + ``card.json``; return the card.
+
+    ``init_from`` (a model folder name beside ``out_dir``) and ``lr`` override the recipe. With
+    ``init_from == name`` training continues from the saved weights: the new stage only replaces
+    them when it beats their validation Dice, and the card keeps the earlier stage's command.
+    """
     from monai.losses import DiceCELoss
     from monai.metrics import DiceMetric
     from monai.utils import set_determinism
@@ -284,7 +291,11 @@ def train(
     import models  # noqa: F401
     from models.architectures import build_architecture
 
-    recipe = RECIPES[name]
+    recipe = replace(RECIPES[name], init_from=init_from or RECIPES[name].init_from, lr=lr or RECIPES[name].lr)
+    continuing = recipe.init_from == name
+    previous_stage = _previous_stage(out_dir) if continuing else None
+    if previous_stage:
+        command = f"{previous_stage['command']} && {command}"
     if threads:
         torch.set_num_threads(threads)
     set_determinism(seed=seed)
@@ -341,6 +352,9 @@ def train(
 
     history: list[dict[str, float]] = []
     best = {"dice": -1.0, "epoch": 0}
+    if continuing:  # the saved weights are the bar this stage has to clear
+        best["dice"] = _val_dice(model, val_prepared, metric, dev)
+        log(f"continuing from validation Dice {best['dice']:.4f}")
     train_start = time.time()
     epoch = 0
     while epoch < total_epochs["n"]:
@@ -357,15 +371,7 @@ def train(
             optimiser.step()
             losses.append(loss.item())
         scheduler.step()
-        model.eval()
-        metric.reset()
-        with torch.no_grad():
-            for i in range(0, len(val_prepared), 16):
-                chunk = val_prepared[i : i + 16]
-                x = torch.from_numpy(np.stack([c[0] for c in chunk])).to(dev)
-                y = torch.from_numpy(np.stack([c[1] for c in chunk])).to(dev)
-                metric(y_pred=(torch.sigmoid(model(x)) > 0.5).float(), y=y)
-        val_dice = float(metric.aggregate().item())
+        val_dice = _val_dice(model, val_prepared, metric, dev)
         seconds = time.time() - t0
         history.append({"epoch": epoch, "loss": round(float(np.mean(losses)), 4), "val_dice": round(val_dice, 4),
                         "seconds": round(seconds, 1)})
@@ -382,7 +388,7 @@ def train(
             best = {"dice": val_dice, "epoch": epoch}
             _save(model, out_dir)
             card = _card(recipe, preprocessing, arch_args, splits, data_root, seed, val_fraction, history, best,
-                         time.time() - t_start, dev, command, final=None)
+                         time.time() - t_start, dev, command, final=None, previous_stage=previous_stage)
             _write_card(out_dir, card)
         if epoch - best["epoch"] >= recipe.patience:
             log(f"early stop: no gain in validation Dice for {recipe.patience} epochs")
@@ -415,9 +421,34 @@ def train(
     log(f"clicks: {final['clicks']}")
     final["latency"] = measure_latency(model, preprocessing)
     card = _card(recipe, preprocessing, arch_args, splits, data_root, seed, val_fraction, history, best,
-                 time.time() - t_start, dev, command, final=final)
+                 time.time() - t_start, dev, command, final=final, previous_stage=previous_stage)
     _write_card(out_dir, card)
     return card
+
+
+def _val_dice(model: torch.nn.Module, val_prepared, metric, dev: torch.device) -> float:
+    """Mean validation Dice at model resolution, threshold 0.5 (the early-stopping signal)."""
+    model.eval()
+    metric.reset()
+    with torch.no_grad():
+        for i in range(0, len(val_prepared), 16):
+            chunk = val_prepared[i : i + 16]
+            x = torch.from_numpy(np.stack([c[0] for c in chunk])).to(dev)
+            y = torch.from_numpy(np.stack([c[1] for c in chunk])).to(dev)
+            metric(y_pred=(torch.sigmoid(model(x)) > 0.5).float(), y=y)
+    return float(metric.aggregate().item())
+
+
+def _previous_stage(out_dir: Path) -> dict[str, Any] | None:
+    """What the card of the weights being continued says about how they were made."""
+    path = out_dir / "card.json"
+    if not path.exists():
+        return None
+    card = json.loads(path.read_text())
+    training = card.get("training", {})
+    stage = {k: training.get(k) for k in ("epochs_run", "best_epoch", "optimiser", "wall_time_s", "hardware")}
+    return {"command": card.get("command", ""), **stage,
+            "val_metrics": {k: v for k, v in card.get("metrics", {}).items() if k.startswith("val_dice")}}
 
 
 CLICK_CASES = 40  # validation images per data set for the click curve (each costs 6 refinements)
@@ -515,7 +546,7 @@ def _hardware(dev: torch.device) -> str:
 
 
 def _card(recipe, preprocessing, arch_args, splits, data_root, seed, val_fraction, history, best, wall, dev,
-          command, final) -> dict[str, Any]:
+          command, final, previous_stage: dict[str, Any] | None = None) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         "selection": f"best validation Dice at model resolution {best['dice']:.4f} (epoch {best['epoch']})",
     }
@@ -564,6 +595,7 @@ def _card(recipe, preprocessing, arch_args, splits, data_root, seed, val_fractio
             "hardware": _hardware(dev),
             "torch": torch.__version__,
             "history": history,
+            **({"previous_stage": previous_stage} if previous_stage else {}),
         },
         "command": command or f"python -m core train segmentation --model {recipe.name}",
         "intended_use": recipe.intended_use,

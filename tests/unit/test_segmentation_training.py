@@ -46,3 +46,44 @@ def test_preprocessing_is_complete(name: str) -> None:
     pre = preprocessing_of(RECIPES[name])
     for key in ("size", "channels", "normalisation", "threshold", "postprocess"):
         assert key in pre
+
+
+def _tiny_polyp_set(root: Path, n: int = 10) -> Path:
+    """A kvasir-like folder: RGB frames with one bright square (the 'polyp') and its mask."""
+    import numpy as np
+    from PIL import Image
+
+    folder = root / "kvasir_seg"
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        image = rng.integers(0, 80, (48, 48, 3), dtype=np.uint8)
+        mask = np.zeros((48, 48), np.uint8)
+        y, x = rng.integers(4, 28, 2)
+        image[y : y + 16, x : x + 16] += 150
+        mask[y : y + 16, x : x + 16] = 255
+        Image.fromarray(image).save(folder / "images" / f"case{i:02d}.png")
+        Image.fromarray(mask).save(folder / "masks" / f"case{i:02d}.png")
+    return root
+
+
+def test_continuing_a_model_keeps_its_first_stage(tmp_path: Path) -> None:
+    """``--init-from NAME`` on NAME itself: the new stage starts from the saved weights, is only
+    kept when it beats them, and the card chains both commands."""
+    from core.training.segmentation import train
+
+    data = _tiny_polyp_set(tmp_path / "data")
+    out = tmp_path / "models" / "polyp-endoscopy"
+    first = train("polyp-endoscopy", data, out, epochs=1, threads=1, device="cpu", command="first", log=lambda m: None)
+    first_dice = float(first["metrics"]["selection"].split("resolution ")[1].split(" ")[0])
+    messages: list[str] = []
+    second = train("polyp-endoscopy", data, out, epochs=1, threads=1, device="cpu", init_from="polyp-endoscopy",
+                   lr=1e-4, command="second", log=messages.append)
+    assert second["command"] == "first && second"
+    assert second["training"]["previous_stage"]["command"] == "first"
+    assert second["data"]["initialised_from"] == "polyp-endoscopy"
+    assert "AdamW lr 0.0001" in second["training"]["optimiser"]
+    assert any(m.startswith("continuing from validation Dice") for m in messages)
+    second_dice = float(second["metrics"]["selection"].split("resolution ")[1].split(" ")[0])
+    assert second_dice >= first_dice - 1e-4  # the saved weights are never replaced by worse ones
