@@ -31,11 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    import numpy as np
     import torch
 
     from core.paths import data_dir
     from core.paths import shared_data_dir
-    from core.synthesis.generate import generator_spec, sample
+    from core.synthesis.generate import MAX_SAMPLES, generator_spec, sample
     from core.training.augmentation_study import ARMS, run_study, write_to_card
     from core.training.gan import RECIPES, load_gan_data
 
@@ -56,7 +57,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data = load_gan_data(RECIPES[args.model], shared, workdir, seed=0)
 
     def sampler(label: int, n: int, seed: int):
-        return sample(args.model, label=label, n=n, seed=seed, device="cpu").images
+        # sample() draws at most MAX_SAMPLES at once; larger sets come in chunks, each with its own seed
+        chunks = [sample(args.model, label=label, n=min(MAX_SAMPLES, n - start), seed=seed + 1_000_003 * i,
+                         device="cpu").images for i, start in enumerate(range(0, n, MAX_SAMPLES))]
+        return np.concatenate(chunks)
 
     def log(entry: dict) -> None:
         print(json.dumps(entry, default=str), flush=True)
