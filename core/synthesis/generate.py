@@ -20,6 +20,7 @@ from core.errors import InputError
 from core.registry import ModelSpec, list_models, require_spec
 
 MAX_SAMPLES = 2048
+DEFAULT_GENERATOR = "pneumonia-cgan"  # preselected on the page: the 64 px generator with the augmentation study
 ALL = "all"
 
 

@@ -144,6 +144,24 @@ def run_study(sampler: Callable[[int, int, int], np.ndarray], train: tuple[np.nd
     }
 
 
+def effects(result: dict[str, Any], baseline: str = "real") -> list[dict[str, Any]]:
+    """Each arm's AUC/ACC change against ``baseline`` at the same label fraction, and whether the
+    AUC change exceeds the noise (the two arms' seed sds combined)."""
+    rows = result["rows"]
+    base = {r["fraction"]: r for r in rows if r["arm"] == baseline}
+    out = []
+    for r in rows:
+        b = base.get(r["fraction"])
+        if r["arm"] == baseline or b is None:
+            continue
+        noise = float(np.hypot(r["auc_sd"], b["auc_sd"]))
+        gain = r["auc_mean"] - b["auc_mean"]
+        out.append({"fraction": r["fraction"], "arm": r["arm"], "auc_gain": round(gain, 4),
+                    "acc_gain": round(r["acc_mean"] - b["acc_mean"], 4), "auc_noise": round(noise, 4),
+                    "verdict": "within noise" if abs(gain) <= noise else ("gain" if gain > 0 else "loss")})
+    return out
+
+
 def table_markdown(result: dict[str, Any]) -> str:
     """The rows as a Markdown table: fraction x arm, AUC and ACC mean +- sd."""
     lines = ["| labels | arm | n real | n synthetic | AUC (mean ± sd) | ACC (mean ± sd) |", "|---|---|---|---|---|---|"]
@@ -158,5 +176,6 @@ def write_to_card(card_path: Path, result: dict[str, Any], command: str) -> None
     import json
 
     card = json.loads(card_path.read_text())
-    card["augmentation_study"] = {**result, "command": command, "table_markdown": table_markdown(result)}
+    card["augmentation_study"] = {**result, "command": command, "table_markdown": table_markdown(result),
+                                  "effects_vs_real": effects(result)}
     card_path.write_text(json.dumps(card, indent=2, default=str))

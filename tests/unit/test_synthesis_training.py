@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.training.augmentation_study import run_study, stratified_subset, table_markdown
+from core.training.augmentation_study import effects, run_study, stratified_subset, table_markdown
 from core.training.gan import GanConfig, GanTrainer, diff_augment, run_loop
 
 TINY = GanConfig(g_args={"img_size": 16, "n_classes": 2, "z_dim": 8, "channels": [16, 8, 8], "embed_dim": 4},
@@ -105,6 +105,19 @@ def test_tiny_augmentation_study_runs():
     assert calls and "| 50% | real |" in table_markdown(result)
     with pytest.raises(ValueError):
         run_study(sampler, (x, y), val, [1.0], [0], arms=("mixup",))
+
+
+def test_effects_compare_each_arm_with_real_at_the_same_fraction():
+    rows = [{"fraction": 0.1, "arm": "real", "auc_mean": 0.80, "auc_sd": 0.01, "acc_mean": 0.7, "acc_sd": 0.0},
+            {"fraction": 0.1, "arm": "gan", "auc_mean": 0.85, "auc_sd": 0.01, "acc_mean": 0.75, "acc_sd": 0.0},
+            {"fraction": 1.0, "arm": "real", "auc_mean": 0.90, "auc_sd": 0.02, "acc_mean": 0.8, "acc_sd": 0.0},
+            {"fraction": 1.0, "arm": "gan", "auc_mean": 0.89, "auc_sd": 0.02, "acc_mean": 0.8, "acc_sd": 0.0},
+            {"fraction": 1.0, "arm": "classic", "auc_mean": 0.80, "auc_sd": 0.01, "acc_mean": 0.7, "acc_sd": 0.0}]
+    out = {(e["fraction"], e["arm"]): e for e in effects({"rows": rows})}
+    assert set(out) == {(0.1, "gan"), (1.0, "gan"), (1.0, "classic")}
+    assert out[(0.1, "gan")]["auc_gain"] == pytest.approx(0.05) and out[(0.1, "gan")]["verdict"] == "gain"
+    assert out[(1.0, "gan")]["verdict"] == "within noise"
+    assert out[(1.0, "classic")]["verdict"] == "loss"
 
 
 def test_cli_rejects_unknown_recipes(capsys):
