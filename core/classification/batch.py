@@ -46,12 +46,23 @@ def expand_sources(sources: Iterable[Any]) -> list[Any]:
             entries = [Entry(name=str(source[0]), data=bytes(source[1]))]
         else:
             entries, _ = to_entries(source)
+            if isinstance(source, (str, Path)) and Path(source).is_dir():
+                entries = [e for e in entries if not _is_sidecar(e.name)]
         for entry in entries:
             if sniff.sniff(entry.head(8)) == sniff.ZIP:
-                out.extend(zip_entries(entry.read(), entry.name))
+                out.extend(e for e in zip_entries(entry.read(), entry.name) if not _is_sidecar(e.name))
             else:
                 out.append(entry)
     return out
+
+
+SIDECAR_SUFFIXES = (".csv", ".json", ".txt", ".md")
+
+
+def _is_sidecar(name: str) -> bool:
+    """A table or note that travels with a folder or zip of images (e.g. ``labels.csv``): skipped
+    there; named on its own it is still read, and refused with a reason."""
+    return name.lower().endswith(SIDECAR_SUFFIXES)
 
 
 def read_entry(entry: Any) -> Any:

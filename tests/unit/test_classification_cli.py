@@ -41,17 +41,22 @@ def test_classify_files_folders_and_zips(cxr_folder: Path, tmp_path: Path) -> No
     with zipfile.ZipFile(archive, "w") as zf:
         for f in sorted((cxr_folder / "NORMAL").iterdir()):
             zf.write(f, f.name)
-        zf.writestr("notes.txt", "not an image")
+        zf.writestr("broken.png", "not an image")
+        zf.writestr("labels.csv", "file,label\n")  # a sidecar table: skipped inside a zip or folder
+    (cxr_folder / "labels.csv").write_text("file,label\n")
+    named_csv = tmp_path / "table.csv"
+    named_csv.write_text("a,b\n")
     single = next((cxr_folder / "PNEUMONIA").iterdir())
-    code, out, err = _run(["classify", str(single), str(cxr_folder), str(archive), "--model", "pneumonia-cxr"])
+    code, out, err = _run(["classify", str(single), str(cxr_folder), str(archive), str(named_csv),
+                           "--model", "pneumonia-cxr"])
     assert code == 0, err
     preds = out["predictions"]
-    assert len(preds) == 1 + 6 + 4
+    assert len(preds) == 1 + 6 + 4 + 1
     scored = [p for p in preds if p["prob"] is not None]
     assert len(scored) == 10 and all(p["label"] in (0, 1) for p in scored)
     assert all((p["prob"] >= out["threshold"]) == (p["label"] == 1) for p in scored)
-    broken = [p for p in preds if p["file"] == "notes.txt"]
-    assert broken and broken[0]["prob"] is None and broken[0]["error"]
+    errors = {Path(p["file"]).name for p in preds if p["prob"] is None and p["error"]}
+    assert errors == {"broken.png", "table.csv"}  # a file named on its own is still refused with a reason
 
 
 def test_classify_breast_reports_dataset_coding(shared_data, tmp_path: Path) -> None:
