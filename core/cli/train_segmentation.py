@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init-from", default=None,
                         help="start from this model's weights (models/NAME); the model's own name continues its training")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the recipe's)")
+    parser.add_argument("--size", type=int, default=None, help="input size in pixels (default: the recipe's)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
 
 
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     command = "python -m core train segmentation " + " ".join(sys.argv[sys.argv.index("segmentation") + 1 :]) \
         if "segmentation" in sys.argv else f"python -m core train segmentation --model {args.model}"
     card = train(args.model, args.data, out, seed=args.seed, epochs=args.epochs, max_minutes=args.max_minutes,
-                 threads=args.threads, device=args.device, init_from=args.init_from, lr=args.lr,
+                 threads=args.threads, device=args.device, init_from=args.init_from, lr=args.lr, size=args.size,
                  command=command,
                  log=lambda m: print(m, file=sys.stderr, flush=True))
     return {"model": args.model, "out": str(out), "metrics": card["metrics"]}

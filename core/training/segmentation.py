@@ -275,12 +275,13 @@ def train(
     device: str | None = None,
     init_from: str | None = None,
     lr: float | None = None,
+    size: int | None = None,
     command: str = "",
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Train recipe ``name``; write ``out_dir/model.safetensors`` + ``card.json``; return the card.
 
-    ``init_from`` (a model folder name beside ``out_dir``) and ``lr`` override the recipe. With
+    ``init_from`` (a model folder name beside ``out_dir``), ``lr`` and ``size`` override the recipe. With
     ``init_from == name`` training continues from the saved weights: the new stage only replaces
     them when it beats their validation Dice, and the card keeps the earlier stage's command.
     """
@@ -291,7 +292,8 @@ def train(
     import models  # noqa: F401
     from models.architectures import build_architecture
 
-    recipe = replace(RECIPES[name], init_from=init_from or RECIPES[name].init_from, lr=lr or RECIPES[name].lr)
+    base = RECIPES[name]
+    recipe = replace(base, init_from=init_from or base.init_from, lr=lr or base.lr, size=size or base.size)
     continuing = recipe.init_from == name
     previous_stage = _previous_stage(out_dir) if continuing else None
     if previous_stage:
@@ -396,6 +398,10 @@ def train(
         if max_minutes and time.time() - train_start > max_minutes * 60:
             log("time budget spent")
             break
+
+    if continuing and best["epoch"] == 0:
+        log("this stage did not beat the saved weights: weights and card left as they were")
+        return json.loads((out_dir / "card.json").read_text())
 
     # Final, honest figures: the best weights, at each image's own resolution, per data set.
     from safetensors.torch import load_file

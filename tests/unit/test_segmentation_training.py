@@ -68,22 +68,31 @@ def _tiny_polyp_set(root: Path, n: int = 10) -> Path:
     return root
 
 
-def test_continuing_a_model_keeps_its_first_stage(tmp_path: Path) -> None:
-    """``--init-from NAME`` on NAME itself: the new stage starts from the saved weights, is only
-    kept when it beats them, and the card chains both commands."""
-    from core.training.segmentation import train
+def test_continuing_a_model_only_keeps_a_better_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--init-from NAME`` on NAME itself: the stage starts from the saved weights' validation Dice;
+    without a gain weights and card stay as they were, with one the card chains both commands."""
+    from core.training import segmentation as seg
 
     data = _tiny_polyp_set(tmp_path / "data")
     out = tmp_path / "models" / "polyp-endoscopy"
-    first = train("polyp-endoscopy", data, out, epochs=1, threads=1, device="cpu", command="first", log=lambda m: None)
-    first_dice = float(first["metrics"]["selection"].split("resolution ")[1].split(" ")[0])
-    messages: list[str] = []
-    second = train("polyp-endoscopy", data, out, epochs=1, threads=1, device="cpu", init_from="polyp-endoscopy",
-                   lr=1e-4, command="second", log=messages.append)
-    assert second["command"] == "first && second"
-    assert second["training"]["previous_stage"]["command"] == "first"
-    assert second["data"]["initialised_from"] == "polyp-endoscopy"
-    assert "AdamW lr 0.0001" in second["training"]["optimiser"]
-    assert any(m.startswith("continuing from validation Dice") for m in messages)
-    second_dice = float(second["metrics"]["selection"].split("resolution ")[1].split(" ")[0])
-    assert second_dice >= first_dice - 1e-4  # the saved weights are never replaced by worse ones
+    first = seg.train("polyp-endoscopy", data, out, epochs=1, threads=1, device="cpu", command="first", log=lambda m: None)
+    weights = (out / "model.safetensors").read_bytes()
+
+    def scripted(*scores: float):
+        values = iter(scores)
+        monkeypatch.setattr(seg, "_val_dice", lambda *a, **k: next(values))
+
+    scripted(0.5, 0.4, 0.45)  # start, then two epochs that do not beat it
+    same = seg.train("polyp-endoscopy", data, out, epochs=2, threads=1, device="cpu", init_from="polyp-endoscopy",
+                     lr=0.05, command="worse", log=lambda m: None)
+    assert same == first and (out / "model.safetensors").read_bytes() == weights
+
+    scripted(0.5, 0.6)  # start, then one better epoch
+    better = seg.train("polyp-endoscopy", data, out, epochs=1, threads=1, device="cpu", init_from="polyp-endoscopy",
+                       lr=1e-4, command="better", log=lambda m: None)
+    assert better["command"] == "first && better"
+    assert better["training"]["previous_stage"]["command"] == "first"
+    assert better["training"]["best_epoch"] == 1 and "0.6000" in better["metrics"]["selection"]
+    assert better["data"]["initialised_from"] == "polyp-endoscopy"
+    assert "AdamW lr 0.0001" in better["training"]["optimiser"]
+    assert (out / "model.safetensors").read_bytes() != weights
