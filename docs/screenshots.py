@@ -53,7 +53,15 @@ def wait_for_work(page) -> None:
     wait_until_idle(page)
 
 
-DEMOS = {"upload": demo_upload, "segmentation": demo_segmentation, "classification": demo_classification}
+def demo_gan(page) -> None:
+    """Generate the default 16 samples (both classes in turn) with pneumonia-cgan."""
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_text("Under each sample").wait_for(timeout=180_000)
+    wait_until_idle(page)
+
+
+DEMOS = {"upload": demo_upload, "segmentation": demo_segmentation, "classification": demo_classification,
+         "gan": demo_gan}
 
 
 def shrink(path: Path) -> None:
