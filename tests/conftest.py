@@ -72,15 +72,25 @@ def write_tiny_model(folder: Path, name: str = "tiny-test") -> Path:
 
 
 @pytest.fixture
-def tiny_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Registers ``tiny-test`` from a temporary folder; the cache starts and ends empty."""
+def use_cards(monkeypatch: pytest.MonkeyPatch):
+    """``use_cards(folder)`` registers the model cards in ``folder`` for one test
+    (``MEDLENS_MODEL_DIRS``); the cache starts and ends empty, the registry is restored after."""
     from core import cache, registry
 
-    write_tiny_model(tmp_path / "cards")
-    monkeypatch.setenv("MEDLENS_MODEL_DIRS", str(tmp_path / "cards"))
-    registry.reload()
+    def use(folder: Path) -> Path:
+        monkeypatch.setenv("MEDLENS_MODEL_DIRS", str(folder))
+        registry.reload()
+        cache.clear()
+        return folder
+
+    yield use
     cache.clear()
-    yield "tiny-test"
-    cache.clear()
-    monkeypatch.delenv("MEDLENS_MODEL_DIRS")
+    monkeypatch.delenv("MEDLENS_MODEL_DIRS", raising=False)
     registry.reload()
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path, use_cards) -> str:
+    """Registers ``tiny-test`` from a temporary folder; the cache starts and ends empty."""
+    use_cards(write_tiny_model(tmp_path / "cards").parent)
+    return "tiny-test"

@@ -11,20 +11,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def gan_page(tmp_path, monkeypatch):
-    from core import cache, registry
+def gan_page(tmp_path, use_cards):
     from tests.unit.test_synthesis_helpers import write_tiny_generator
 
     write_tiny_generator(tmp_path / "cards")
-    monkeypatch.setenv("MEDLENS_MODEL_DIRS", str(tmp_path / "cards"))
-    registry.reload()
-    cache.clear()
+    use_cards(tmp_path / "cards")
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
     at.switch_page("pages/gan_augmentation.py").run()
-    yield at
-    cache.clear()
-    monkeypatch.delenv("MEDLENS_MODEL_DIRS")
-    registry.reload()
+    return at
 
 
 def test_page_samples_and_offers_downloads(gan_page):

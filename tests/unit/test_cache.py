@@ -58,27 +58,20 @@ def test_eight_threads_load_once(tiny_model: str, monkeypatch: pytest.MonkeyPatc
     assert len(results) == 8 and all(r is results[0] for r in results)
 
 
-def test_lru_eviction_past_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lru_eviction_past_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_cards) -> None:
     for name in ("tiny-a", "tiny-b", "tiny-c"):
         write_tiny_model(tmp_path, name)
-    monkeypatch.setenv("MEDLENS_MODEL_DIRS", str(tmp_path))
-    registry.reload()
-    cache.clear()
+    use_cards(tmp_path)
     one_model = cache.model_nbytes(cache.load_model(registry.get_spec("tiny-a"), torch.device("cpu")))
     monkeypatch.setenv("MEDLENS_CACHE_MB", str(2.5 * one_model / 1024 / 1024))  # room for two
-    try:
-        cache.get_model("tiny-a", "cpu")
-        cache.get_model("tiny-b", "cpu")
-        cache.get_model("tiny-a", "cpu")  # a is now most recently used
-        evictions = cache.CACHE.evictions
-        cache.get_model("tiny-c", "cpu")  # evicts b, the least recently used
-        loaded = [m["name"] for m in cache.stats()["models"]]
-        assert loaded == ["tiny-a", "tiny-c"]
-        assert cache.CACHE.evictions == evictions + 1
-    finally:
-        cache.clear()
-        monkeypatch.delenv("MEDLENS_MODEL_DIRS")
-        registry.reload()
+    cache.get_model("tiny-a", "cpu")
+    cache.get_model("tiny-b", "cpu")
+    cache.get_model("tiny-a", "cpu")  # a is now most recently used
+    evictions = cache.CACHE.evictions
+    cache.get_model("tiny-c", "cpu")  # evicts b, the least recently used
+    loaded = [m["name"] for m in cache.stats()["models"]]
+    assert loaded == ["tiny-a", "tiny-c"]
+    assert cache.CACHE.evictions == evictions + 1
 
 
 def test_unknown_model_is_a_model_error(tiny_model: str) -> None:

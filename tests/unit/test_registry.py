@@ -47,15 +47,10 @@ def test_bad_card_gives_clear_error(tmp_path: Path, card, message: str) -> None:
         registry.parse_card(path)
 
 
-def test_bad_card_is_skipped_and_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_card_is_skipped_and_reported(tmp_path: Path, use_cards) -> None:
     _write_card(tmp_path / "broken", "{oops")
-    monkeypatch.setenv("MEDLENS_MODEL_DIRS", str(tmp_path))
-    registry.reload()
-    try:
-        assert any("broken" in e for e in registry.card_errors())
-    finally:
-        monkeypatch.delenv("MEDLENS_MODEL_DIRS")
-        registry.reload()
+    use_cards(tmp_path)
+    assert any("broken" in e for e in registry.card_errors())
 
 
 def test_every_committed_card_is_valid() -> None:

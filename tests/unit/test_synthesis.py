@@ -19,17 +19,10 @@ from tests.unit.test_synthesis_helpers import write_tiny_generator
 
 
 @pytest.fixture
-def tiny_gen(tmp_path, monkeypatch):
-    from core import cache, registry
-
+def tiny_gen(tmp_path, use_cards):
     write_tiny_generator(tmp_path / "cards")
-    monkeypatch.setenv("MEDLENS_MODEL_DIRS", str(tmp_path / "cards"))
-    registry.reload()
-    cache.clear()
-    yield "tiny-cgan"
-    cache.clear()
-    monkeypatch.delenv("MEDLENS_MODEL_DIRS")
-    registry.reload()
+    use_cards(tmp_path / "cards")
+    return "tiny-cgan"
 
 
 def test_shape_range_and_labels(tiny_gen):

@@ -66,20 +66,13 @@ def write_tiny_classifier(folder, name="tiny-clf", mapping=(0, 1), size=16):
 
 
 @pytest.fixture
-def tiny_pair(tmp_path, monkeypatch):
-    from core import cache, registry
+def tiny_pair(tmp_path, use_cards):
     from tests.unit.test_synthesis_helpers import write_tiny_generator
 
     write_tiny_generator(tmp_path / "cards")
     write_tiny_classifier(tmp_path / "cards")
     write_tiny_classifier(tmp_path / "cards", name="tiny-clf-flipped", mapping=(1, 0))
-    monkeypatch.setenv("MEDLENS_MODEL_DIRS", str(tmp_path / "cards"))
-    registry.reload()
-    cache.clear()
-    yield
-    cache.clear()
-    monkeypatch.delenv("MEDLENS_MODEL_DIRS")
-    registry.reload()
+    use_cards(tmp_path / "cards")
 
 
 def test_label_mapping_is_respected(tiny_pair):
