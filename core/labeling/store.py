@@ -16,12 +16,10 @@ threads with a lock.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import sqlite3
 import threading
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -29,6 +27,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from core.errors import InputError
+from core.labeling.codec import decode_image, encode_image, image_shape
 from core.masks.history import Edit, History, pack, unpack
 from core.masks.maskset import DEFAULT_COLOURS, MaskSet
 from core.paths import data_dir
@@ -58,6 +57,7 @@ CREATE INDEX IF NOT EXISTS images_session ON images (session_id, position);
 
 
 def default_path() -> Path:
+    """Where the labeling database lives by default (under ``MEDLENS_DATA_DIR``)."""
     return data_dir() / "labeling" / "labeling.sqlite"
 
 
@@ -95,90 +95,6 @@ class ImageRecord:
     uncertainty: float | None
     shape: tuple[int, int, int]
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-# ------------------------------------------------------------------ image (de)serialisation
-
-
-def encode_image(image: Any) -> bytes:
-    """A ``MedImage`` as a zip: pixels (npz; integers stored losslessly as ints), geometry and
-    metadata (JSON), and the source DICOM datasets (so a DICOM SEG can reference them)."""
-    pixels = np.asarray(image.pixels)
-    if np.all(np.isfinite(pixels)) and np.array_equal(pixels, np.round(pixels)):
-        lo, hi = float(pixels.min()), float(pixels.max())
-        for dtype in (np.uint8, np.int16, np.int32):
-            info = np.iinfo(dtype)
-            if info.min <= lo and hi <= info.max:
-                pixels = pixels.astype(dtype)
-                break
-    meta = {
-        "spacing": list(image.spacing) if image.spacing else None,
-        "slice_spacing": image.slice_spacing,
-        "modality": image.modality,
-        "window": list(image.window) if image.window else None,
-        "name": image.name,
-        "kind": image.kind,
-        "affine": None if image.affine is None else np.asarray(image.affine).tolist(),
-        "metadata": _jsonable(image.metadata),
-    }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        npz = io.BytesIO()
-        np.save(npz, pixels, allow_pickle=False)
-        zf.writestr("pixels.npy", npz.getvalue())
-        zf.writestr("meta.json", json.dumps(meta))
-        for i, ds in enumerate(getattr(image, "datasets", None) or []):
-            data = _dataset_bytes(ds)
-            if data is not None:
-                zf.writestr(f"dicom/{i:05d}.dcm", data)
-    return buffer.getvalue()
-
-
-def _dataset_bytes(ds: Any) -> bytes | None:
-    try:
-        out = io.BytesIO()
-        ds.save_as(out, enforce_file_format=False)
-        return out.getvalue()
-    except Exception:  # a dataset pydicom cannot write back: SEG export will say so
-        return None
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        return json.loads(json.dumps(value, default=str))
-    except (TypeError, ValueError):
-        return {}
-
-
-def decode_image(data: bytes) -> Any:
-    """Inverse of ``encode_image``."""
-    import pydicom
-
-    from core.imaging import MedImage
-
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        pixels = np.load(io.BytesIO(zf.read("pixels.npy")), allow_pickle=False).astype(np.float32)
-        meta = json.loads(zf.read("meta.json"))
-        datasets = [pydicom.dcmread(io.BytesIO(zf.read(n)), force=True)
-                    for n in sorted(zf.namelist()) if n.startswith("dicom/")]
-    return MedImage(
-        pixels=pixels,
-        spacing=tuple(meta["spacing"]) if meta.get("spacing") else None,
-        slice_spacing=meta.get("slice_spacing"),
-        modality=meta.get("modality", "OT"),
-        window=tuple(meta["window"]) if meta.get("window") else None,
-        metadata=meta.get("metadata") or {},
-        name=meta.get("name", "image"),
-        kind=meta.get("kind", "raster"),
-        datasets=datasets,
-        affine=None if meta.get("affine") is None else np.asarray(meta["affine"], float),
-    )
-
-
-def image_shape(image: Any) -> tuple[int, int, int]:
-    """``(frames, H, W)`` of a ``MedImage`` (colour channels dropped)."""
-    s = np.shape(image.pixels)
-    return int(s[0]), int(s[1]), int(s[2])
 
 
 # ------------------------------------------------------------------ the store
@@ -456,104 +372,3 @@ def get_store(path: str | Path | None = None) -> LabelingStore:
         if store is None:
             store = _stores[key] = LabelingStore(key)
         return store
-
-
-def import_masks(data: bytes, name: str, labels: Sequence[str], image: Any, default_label: str | None = None) -> dict[str, np.ndarray]:
-    """Masks from a PNG, NIfTI or DICOM SEG file as ``{label: (frames, H, W) bool}`` for this
-    image (see ``core.masks.io``)."""
-    from core.masks.io import read_masks
-
-    return read_masks(data, name, list(labels), image, default_label)
-
-
-# ------------------------------------------------------------------ a live editing workspace
-
-
-class Workspace:
-    """One image of a session opened for editing: its pixels, ``MaskSet`` and edit history,
-    with every edit, undo and redo written to the store as it happens."""
-
-    def __init__(self, store: LabelingStore, session: Session, image_id: int, image: Any | None = None) -> None:
-        self.store = store
-        self.session = session
-        self.image_id = int(image_id)
-        self.record = store.get_image_record(image_id)
-        self.image = image if image is not None else store.load_image(image_id)
-        self.masks = store.open_maskset(session, image_id)
-        self.probs: dict[tuple[str, int], np.ndarray] = {}  # model probability maps (not stored)
-        self.clicks: dict[tuple[str, int], list[Any]] = {}
-
-    @property
-    def labels(self) -> list[str]:
-        return self.masks.labels
-
-    def edit(self, label: str, frame: int, new: np.ndarray, description: str = "") -> Edit | None:
-        """Replace a label's mask on a frame; saved at once. None when nothing changed."""
-        edit = self.masks.set(label, frame, new, description)
-        if edit is not None:
-            self.store.record_edit(self.image_id, edit, self.masks.get(label, frame))
-        return edit
-
-    def undo(self) -> Edit | None:
-        edit = self.masks.undo()
-        if edit is not None:
-            self.store.record_undo(self.image_id, edit, self.masks.get(edit.label, edit.frame), undone=True)
-        return edit
-
-    def redo(self) -> Edit | None:
-        edit = self.masks.redo()
-        if edit is not None:
-            self.store.record_undo(self.image_id, edit, self.masks.get(edit.label, edit.frame), undone=False)
-        return edit
-
-    def replace_all(self, masks: dict[str, np.ndarray], description: str = "import") -> int:
-        """Set whole ``(frames, H, W)`` masks per label (e.g. imported ones), one edit per frame."""
-        count = 0
-        for label, volume in masks.items():
-            if label not in self.labels:
-                continue
-            for frame in range(self.masks.shape[0]):
-                count += self.edit(label, frame, np.asarray(volume[frame], bool), description) is not None
-        return count
-
-    def add_labels(self, new_labels: Sequence[str], colours: Sequence[str] | None = None) -> Session:
-        """Add labels to the session and to this workspace's mask set."""
-        labels = self.session.labels + [x for x in new_labels if x not in self.session.labels]
-        cols = self.session.colours + list(colours or [])
-        cols += [DEFAULT_COLOURS[i % len(DEFAULT_COLOURS)] for i in range(len(cols), len(labels))]
-        self.session = self.store.update_session(self.session.id, labels=labels, colours=cols[: len(labels)])
-        for label in labels:
-            if label not in self.masks.data:
-                self.masks.labels.append(label)
-                self.masks.data[label] = np.zeros(self.masks.shape, bool)
-        return self.session
-
-
-def add_uploads(store: LabelingStore, session_id: int, files: Sequence[tuple[str, bytes]]) -> tuple[list[int], list[str]]:
-    """Add uploaded files (and zips) to a session: one image per series found (the slices of
-    a DICOM series together, each other file on its own). Returns (image ids, problems)."""
-    from core.errors import MedLensError
-    from core.imaging import list_series, load
-
-    files = [(str(name), bytes(data)) for name, data in files]
-    try:
-        listing = list_series(files)
-    except MedLensError as exc:
-        return [], [str(exc)]
-    problems = [f"{s.file}: {s.reason}" for s in listing.skipped]
-    ids: list[int] = []
-    single = len(listing.series) == 1
-    for info in listing.series:
-        try:
-            image = load(files, series_uid=None if single else info.series_uid)
-        except MedLensError as exc:
-            problems.append(str(exc))
-            continue
-        if single and len(files) == 1:
-            name = files[0][0]
-        elif len(info.files) == 1:
-            name = info.files[0]
-        else:
-            name = f"{info.modality} {info.description or info.series_uid[-12:]} ({info.n_files} files)"
-        ids.append(store.add_image(session_id, image, name))
-    return ids, problems
