@@ -11,13 +11,13 @@ st.title("Classification & prognosis")
 st.caption("Research use only — not for diagnosis.")
 
 TABS = [
-    ("Image classification", "core.ui.classification_panel", "render",
+    ("Image classification", "core.ui.classification.panel", "render",
      "pneumonia (chest X-ray) and breast-lesion (ultrasound) classifiers with Grad-CAM and calibrated uncertainty."),
-    ("Survival", "core.ui.prognosis_panel", "render_survival",
+    ("Survival", "core.ui.prognosis.panel", "render_survival",
      "individual survival curves from clinical data (GBSG2) with risk groups."),
-    ("Stroke risk", "core.ui.prognosis_panel", "render_stroke",
+    ("Stroke risk", "core.ui.prognosis.panel", "render_stroke",
      "calibrated stroke risk from a patient form or a CSV."),
-    ("Heartbeat sequence", "core.ui.prognosis_panel", "render_sequence",
+    ("Heartbeat sequence", "core.ui.prognosis.panel", "render_sequence",
      "a recurrent model that classifies ECG heartbeats, with saliency."),
 ]
 

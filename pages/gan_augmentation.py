@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import MedLensError
-from core.ui import gan_panel as gp
+from core.ui.errors import user_errors
+from core.ui.gan import panel as gp
 
 st.title("GAN augmentation")
 st.caption("Class-conditional GANs trained by MedLens from scratch. Synthetic images are not patients: "
@@ -19,10 +19,8 @@ with tab_sample:
     if model is not None:
         request = gp.sample_form(model)
         if request is not None:
-            try:
+            with user_errors():
                 gp.run_sampling(request)
-            except MedLensError as exc:
-                st.error(str(exc))
         samples = st.session_state.get(gp.SAMPLES)
         left, right = st.columns([3, 2], gap="large")
         with left:
@@ -33,10 +31,8 @@ with tab_sample:
                 gp.gallery(samples, st.session_state.get(gp.DISTANCES))
                 gp.downloads(samples, st.session_state.get(gp.DISTANCES))
         with right:
-            try:
+            with user_errors():
                 gp.augmentation_preview(samples)
-            except MedLensError as exc:
-                st.error(str(exc))
         gp.card_expander(model)
 
 with tab_train:

@@ -1,14 +1,14 @@
 """Segmentation: model masks you can edit by hand, measurements, labeling sessions, exports.
 
-Widgets and layout only: the editor is ``core.ui.mask_editor``, sessions and exports are
-``core.ui.labeling_panel``, the logic behind them ``core.masks``, ``core.labeling``, ``core.export``.
+Widgets and layout only: the editor is ``core.ui.segmentation.mask_editor``, sessions and exports are
+``core.ui.segmentation.labeling``, the logic behind them ``core.masks``, ``core.labeling``, ``core.export``.
 """
 
 import streamlit as st
 
-from core.errors import MedLensError
-from core.ui import labeling_panel as lp
-from core.ui.mask_editor import K, mask_editor, model_picker
+from core.ui.errors import user_errors
+from core.ui.segmentation import labeling as lp
+from core.ui.segmentation.mask_editor import K, mask_editor, model_picker
 
 st.title("Segmentation")
 st.caption("Segment with a model, correct the mask by hand, measure it, and export it. "
@@ -16,10 +16,8 @@ st.caption("Segment with a model, correct the mask by hand, measure it, and expo
 
 with st.sidebar:
     st.subheader("Labeling session")
-    try:
+    with user_errors():
         lp.session_picker()
-    except MedLensError as exc:
-        st.error(str(exc))
 
 lp.open_working_image_once()
 ws = lp.workspace()
@@ -30,26 +28,19 @@ if ws is None:
     st.stop()
 
 model = model_picker(ws)
-try:
+with user_errors():
     mask_editor(ws, model)
-except MedLensError as exc:
-    st.error(str(exc))
 
 with st.expander("Labels and colours"):
     lp.labels_panel(ws)
 with st.expander("Labeling session: status and next image", expanded=True):
     lp.status_panel(ws)
     if model is not None and st.button("Score model uncertainty for all images", key=K + "score"):
-        try:
+        with user_errors():
             lp.score_uncertainty(ws, model)
-        except MedLensError as exc:
-            st.error(str(exc))
-        else:
             st.rerun()
 with st.expander("Import masks"):
     lp.import_panel(ws)
 st.subheader("Export")
-try:
+with user_errors():
     lp.export_panel(ws)
-except MedLensError as exc:
-    st.error(str(exc))

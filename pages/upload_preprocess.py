@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import InputError
 from core.export_image import export
 from core.preprocess import Pipeline
+from core.ui.errors import user_errors
 from core.ui.state import set_working_image
-from core.ui.upload_batch import batch_panel
-from core.ui.upload_crop import crop_box_selector
-from core.ui.upload_metadata import metadata_panel
-from core.ui.upload_pipeline import pipeline_editor
-from core.ui.upload_source import IMAGE_ID, current_image, image_summary, source_picker
-from core.ui.upload_view import VIEW, current_view, viewer
+from core.ui.upload.batch import batch_panel
+from core.ui.upload.crop import crop_box_selector
+from core.ui.upload.metadata import metadata_panel
+from core.ui.upload.pipeline import pipeline_editor
+from core.ui.upload.source import IMAGE_ID, current_image, image_summary, source_picker
+from core.ui.upload.view import VIEW, current_view, viewer
 from core.ui.viewer import reset_view
 
 PIPELINE = "up.pipeline"
@@ -83,14 +83,12 @@ with tab_export:
     st.divider()
     if st.button("Use as working image", type="primary", key="up.use", icon=":material/arrow_forward:",
                  help="The processed image becomes the input of the Segmentation and Classification pages."):
-        try:
+        with user_errors():
             with st.spinner("Processing every frame…"):
                 processed = snapshot.apply(image)
             set_working_image(processed, image.name)
             st.success(f"Working image set: {image.name} ({' x '.join(map(str, processed.shape))}). "
                        "Open Segmentation or Classification to use it.")
-        except InputError as exc:
-            st.error(str(exc))
 
 with tab_batch:
     batch_panel(pipeline, "up.batch")

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 SCRIPT = """
-from core.ui.classification_panel import render
+from core.ui.classification.panel import render
 render()
 """
 

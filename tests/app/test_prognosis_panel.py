@@ -10,19 +10,19 @@ TIMEOUT = 120
 
 
 def _survival_app() -> None:
-    from core.ui.prognosis_panel import render_survival
+    from core.ui.prognosis.panel import render_survival
 
     render_survival()
 
 
 def _stroke_app() -> None:
-    from core.ui.prognosis_panel import render_stroke
+    from core.ui.prognosis.panel import render_stroke
 
     render_stroke()
 
 
 def _sequence_app() -> None:
-    from core.ui.prognosis_panel import render_sequence
+    from core.ui.prognosis.panel import render_sequence
 
     render_sequence()
 

@@ -16,7 +16,7 @@ from tests.e2e.conftest import ARTIFACTS, assert_no_exception, wait_until_idle
 
 EXAMPLE = "Chest X-ray (PNG, adult PA)"  # cxr_pneumocystis.png, 512x408
 IMAGE_W = 512
-CANVAS_W = 540  # core.ui.mask_editor.CANVAS_MAX
+CANVAS_W = 540  # core.ui.segmentation.mask_editor.CANVAS_MAX
 
 
 def _pixels(page, label: str = "lung") -> int:

@@ -44,7 +44,7 @@ def _disc(hw, centre, radius):
 
 def test_box_prompt_resegments_inside_the_box_only(ws, fake_model, monkeypatch):
     import core.segmentation
-    from core.ui import mask_editor
+    from core.ui.segmentation import mask_editor
 
     before = np.zeros((60, 80), bool)
     before[0:5, 0:80] = True  # outside the box: must stay
@@ -65,7 +65,7 @@ def test_box_prompt_resegments_inside_the_box_only(ws, fake_model, monkeypatch):
 
 
 def test_positive_and_negative_clicks_refine_the_probability_map(ws, fake_model):
-    from core.ui import mask_editor
+    from core.ui.segmentation import mask_editor
 
     ws.probs[("lesion", 0)] = np.full((60, 80), 0.2, np.float32)  # the model saw nothing
     click = {"type": "Circle", "originX": "left", "originY": "center", "left": 40 - 5, "top": 30, "radius": 4,
@@ -80,7 +80,7 @@ def test_positive_and_negative_clicks_refine_the_probability_map(ws, fake_model)
 
 def test_prompts_without_a_model_ask_for_one(ws, monkeypatch):
     import core.registry
-    from core.ui import mask_editor
+    from core.ui.segmentation import mask_editor
 
     monkeypatch.setattr(core.registry, "list_models", lambda task=None: [])
     click = {"type": "Circle", "originX": "center", "originY": "center", "left": 10, "top": 10, "radius": 3,

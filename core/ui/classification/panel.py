@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from core.errors import MedLensError
+from core.ui.errors import user_errors
 
 KEY = "cls."
 DISCLAIMER = "Research use only — not for diagnosis."
@@ -204,12 +204,8 @@ def render() -> None:
     _card(spec)
     single, many = st.tabs(["Single image", "Batch"])
     with single:
-        try:
+        with user_errors():
             _single(spec)
-        except MedLensError as exc:
-            st.error(str(exc))
     with many:
-        try:
+        with user_errors():
             _batch(spec)
-        except MedLensError as exc:
-            st.error(str(exc))

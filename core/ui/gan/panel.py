@@ -20,6 +20,7 @@ from core.synthesis import augment as aug
 from core.synthesis import export, jobs, quality
 from core.synthesis.generate import ALL, DEFAULT_GENERATOR, Samples, generators, sample
 from core.training.augmentation_study import effects
+from core.ui.errors import user_errors
 
 SAMPLES = "gan.samples"
 DISTANCES = "gan.distances"
@@ -202,7 +203,7 @@ def start_job_form() -> None:
     minutes = c3.slider("Time limit (min)", 1, int(jobs.LIMITS.max_minutes), 5, key="gan.train_minutes")
     steps = c4.number_input("Steps", 10, jobs.LIMITS.max_steps, 1000, 10, key="gan.train_steps")
     if st.button("Start training", type="primary", icon=":material/play_arrow:", key="gan.train_start"):
-        try:
+        with user_errors() as outcome:
             if upload is not None:
                 dataset = jobs.read_class_zip(upload.getvalue(), int(size))
             elif session_id is not None:
@@ -211,8 +212,7 @@ def start_job_form() -> None:
                 raise InputError("choose a zip (or a labeling session) first")
             job_id = jobs.create_job(name, dataset, int(size), float(minutes), int(steps))
             jobs.start(job_id)
-        except MedLensError as exc:
-            st.error(str(exc))
+        if outcome.failed:
             return
         st.session_state[JOB] = job_id
         if dataset["skipped"]:
@@ -222,19 +222,17 @@ def start_job_form() -> None:
 
 def job_view(job_id: str) -> None:
     """Progress, losses, sample grids and controls of one job (polls while it runs)."""
-    try:
+    with user_errors() as outcome:
         status = jobs.job_status(job_id)
-    except MedLensError as exc:
-        st.error(str(exc))
+    if outcome.failed:
         return
     interval = 2.0 if status.active else None
 
     @st.fragment(run_every=interval)
     def live() -> None:
-        try:
+        with user_errors() as outcome:
             s = jobs.job_status(job_id)
-        except MedLensError as exc:
-            st.error(str(exc))
+        if outcome.failed:
             return
         minutes = f"{s.seconds / 60:.1f} of {s.max_seconds / 60:.0f} min"
         st.progress(s.progress, text=f"**{s.state}** · step {s.step} / {s.total_steps} · epoch {s.epoch} · {minutes}")
@@ -251,11 +249,8 @@ def job_view(job_id: str) -> None:
             jobs.cancel(job_id)
             st.rerun(scope="fragment")
         if s.state in ("cancelled", "failed") and st.button("Resume", icon=":material/replay:", key=f"gan.resume.{job_id}"):
-            try:
+            with user_errors():
                 jobs.resume(job_id)
-            except MedLensError as exc:
-                st.error(str(exc))
-            else:
                 st.rerun(scope="app")
         if s.state == "finished":
             st.success(f"Saved as model **{s.name}** ({s.model_dir}); it is now in the generator picker.")

@@ -14,10 +14,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.errors import MedLensError
 from core.prognosis import predict
 from core.prognosis.tabular import Encoder, Field
 from core.registry import ModelSpec, list_models
+from core.ui.errors import user_errors
 
 GROUP_COLOURS = ["#2ca02c", "#ff7f0e", "#d62728"]
 STATE = "medlens.prognosis."
@@ -88,10 +88,9 @@ def _batch(label: str, key: str, score: Any, filename: str, expected: list[str])
     upload = st.file_uploader("CSV file", type=["csv"], key=f"{key}_csv")
     if upload is None:
         return
-    try:
+    with user_errors() as outcome:
         table = score(upload.getvalue())
-    except MedLensError as exc:
-        st.error(str(exc))
+    if outcome.failed:
         return
     st.dataframe(table, width="stretch", hide_index=True)
     st.download_button("Download scored CSV", table.to_csv(index=False).encode(), file_name=filename,
@@ -112,12 +111,10 @@ def render_survival() -> None:
         values = _form_columns(encoder.schema.fields, "surv", stats, spec.preprocessing.get("reference", {}))
         submitted = st.form_submit_button("Predict survival", type="primary")
     if submitted:
-        try:
+        st.session_state.pop(STATE + "survival", None)
+        with user_errors():
             result = predict.survival_patient(spec.name, values)
             st.session_state[STATE + "survival"] = {**result, "labels": _field_labels(spec)}
-        except MedLensError as exc:
-            st.session_state.pop(STATE + "survival", None)
-            st.error(str(exc))
     result = st.session_state.get(STATE + "survival")
     if result:
         _show_survival(result)
@@ -201,11 +198,9 @@ def render_stroke() -> None:
         values = _form_columns(encoder.schema.fields, "stroke", {}, defaults)
         submitted = st.form_submit_button("Estimate risk", type="primary")
     if submitted:
-        try:
+        st.session_state.pop(STATE + "stroke", None)
+        with user_errors():
             st.session_state[STATE + "stroke"] = predict.stroke_patient(spec.name, values)
-        except MedLensError as exc:
-            st.session_state.pop(STATE + "stroke", None)
-            st.error(str(exc))
     result = st.session_state.get(STATE + "stroke")
     if result:
         cols = st.columns(3)
@@ -275,10 +270,9 @@ def render_sequence() -> None:
         upload = st.file_uploader(f"Sequence file: UCR .ts / .txt, or CSV rows of {length} values "
                                   "(optional 'label' column)", type=["ts", "txt", "csv"], key="seq_file")
         if upload is not None:
-            try:
+            with user_errors() as outcome:
                 x, labels = predict.load_sequences(spec.name, upload.getvalue(), upload.name)
-            except MedLensError as exc:
-                st.error(str(exc))
+            if outcome.failed:
                 return
             row = 0
             if len(x) > 1:
@@ -289,10 +283,8 @@ def render_sequence() -> None:
                 code = str(labels[row])
                 truth = spec.labels[codes.index(code)] if code in codes else code
             if labels is not None and len(x) > 1 and st.button("Evaluate the whole file", key="seq_eval"):
-                try:
+                with user_errors():
                     st.json(predict.evaluate_sequence(spec.name, upload.getvalue()))
-                except MedLensError as exc:
-                    st.error(str(exc))
     else:
         variant = st.selectbox("Demo shape", ["A: upright T wave", "B: inverted T wave, raised ST segment"],
                                key="seq_demo")
@@ -300,10 +292,9 @@ def render_sequence() -> None:
         st.info("Synthetic demo: a generated waveform, not a recording. Upload a file to classify real beats.")
     if series is None:
         return
-    try:
+    with user_errors() as outcome:
         out = predict.sequence_predict(spec.name, series)
-    except MedLensError as exc:
-        st.error(str(exc))
+    if outcome.failed:
         return
     head = st.columns(2)
     head[0].metric("Prediction", out["label"], help="class with the highest probability")

@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.errors import MedLensError
 from core.labeling import STATUSES, LabelingStore, Workspace, get_store, mean_entropy
+from core.ui.errors import user_errors
 
 K = "seg."
 WS = K + "workspace"
@@ -120,11 +121,9 @@ def session_picker() -> None:
             labels = st.text_input("Labels (comma-separated)", value=", ".join(DEFAULT_LABELS_GRAY))
             annotator = st.text_input("Annotator name", value="")
             if st.form_submit_button("Create session"):
-                try:
+                with user_errors() as outcome:
                     new = s.create_session(name, [x.strip() for x in labels.split(",")], annotator)
-                except MedLensError as exc:
-                    st.error(str(exc))
-                else:
+                if not outcome.failed:
                     st.session_state[K + "session_id"] = new.id
                     st.session_state.pop(WS, None)
                     st.rerun()
@@ -209,12 +208,9 @@ def import_panel(ws: Workspace) -> None:
                               help=f"A binary mask goes to the label being edited ({label}); a label map "
                                    "(1, 2, …) to the labels in order; DICOM SEG segments by name.")
     if upload is not None and st.button("Import", key=K + "import_btn"):
-        try:
+        with user_errors():
             masks = import_masks(upload.getvalue(), upload.name, ws.labels, ws.image, default_label=label)
             n = ws.replace_all(masks, f"import {upload.name}")
-        except MedLensError as exc:
-            st.error(str(exc))
-        else:
             st.session_state[K + "import_message"] = f"Imported {', '.join(masks)} ({n} slice edit(s))."
             st.rerun()  # redraw the editor with the imported masks
     if K + "import_message" in st.session_state:
@@ -235,16 +231,13 @@ def export_panel(ws: Workspace) -> None:
     scope = c1.radio("Export", ["This image", "Whole session"], horizontal=True, key=K + "export_scope")
     if c2.button("Prepare zip", key=K + "prepare_zip", icon=":material/folder_zip:",
                  help="PNG per label, NIfTI label map, DICOM SEG (DICOM sources), COCO JSON, manifest.json"):
-        try:
-            with st.spinner("Building the zip…"):
-                if scope == "This image":
-                    items = [ExportItem(ws.record.name, ws.image, ws.masks.data, ws.store.get_image_record(ws.image_id).status)]
-                else:
-                    items = list(session_items(ws.store, ws.session.id))
-                data = build_bundle(items, ws.labels, ws.session.colours, session_info)
+        with user_errors(), st.spinner("Building the zip…"):
+            if scope == "This image":
+                items = [ExportItem(ws.record.name, ws.image, ws.masks.data, ws.store.get_image_record(ws.image_id).status)]
+            else:
+                items = list(session_items(ws.store, ws.session.id))
+            data = build_bundle(items, ws.labels, ws.session.colours, session_info)
             st.session_state[K + "zip"] = (data, f"{name if scope == 'This image' else safe_name(ws.session.name)}_masks.zip")
-        except MedLensError as exc:
-            st.error(str(exc))
     if K + "zip" in st.session_state:
         data, filename = st.session_state[K + "zip"]
         st.download_button(f"Download {filename}", data, filename, "application/zip", key=K + "download_zip",
@@ -262,11 +255,9 @@ def export_panel(ws: Workspace) -> None:
             if cols[3].button(f"DICOM SEG ({label})", key=K + "seg_btn"):
                 from core.export.dicom_seg import seg_bytes
 
-                try:
+                with user_errors(ValueError):
                     st.session_state[K + "seg"] = seg_bytes(ws.masks.data[label], list(ws.image.datasets),
                                                             label=label)
-                except (MedLensError, ValueError) as exc:
-                    st.error(str(exc).splitlines()[0])
             if K + "seg" in st.session_state:
                 cols[3].download_button("Download SEG", st.session_state[K + "seg"], f"{name}_{safe_name(label)}_seg.dcm",
                                         "application/dicom", key=K + "dl_seg")
@@ -275,10 +266,9 @@ def export_panel(ws: Workspace) -> None:
 
 
 def _open_and_rerun(image: Any, name: str) -> None:
-    try:
+    with user_errors() as outcome:
         open_image(image, name)
-    except MedLensError as exc:
-        st.error(str(exc))
+    if outcome.failed:
         return
     st.session_state.pop(K + "zip", None)
     st.session_state.pop(K + "seg", None)
@@ -335,11 +325,9 @@ def image_source(expanded: bool) -> None:
                     from core.imaging import load
 
                     example = next(e for e in examples if e.name == pick)
-                    try:
+                    with user_errors() as outcome:
                         image = load(example.path)
-                    except MedLensError as exc:
-                        st.error(str(exc))
-                    else:
+                    if not outcome.failed:
                         _open_and_rerun(image, example.file)
         with tab_work:
             working = get_working_image()

@@ -22,6 +22,7 @@ from core.masks import measure as measure_mod
 from core.masks import ops
 from core.masks.overlay import compose, display_base, hex_to_rgb, to_jpeg
 from core.masks.strokes import CanvasScale, apply_shapes, boxes, click_points, objects_to_shapes
+from core.ui.errors import user_errors
 
 TOOLS = {
     "Brush": ("freedraw", "add"),
@@ -265,14 +266,12 @@ def model_picker(ws: Workspace) -> str | None:
     target = model_label(model) or label_now
     if c_segment.button(f"Segment → {target}", type="primary", key=K + "segment", icon=":material/auto_fix_high:"):
         frame = int(st.session_state.get(K + "frame", 0))
-        try:
+        with user_errors():
             with st.status(f"Running {model} on slice {frame}…", expanded=False) as status:
                 written = segment_into(ws, model, [frame], label_now)
                 share = ws.masks.get(written, frame).mean() * 100
                 status.update(label=f"{model}: {written} covers {share:.1f} % of the image", state="complete")
             st.session_state[K + "label"] = written
-        except MedLensError as exc:
-            st.error(str(exc))
     return model
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import InputError
 from core.preprocess import OPS, Param, Pipeline, Step, get_op
+from core.ui.errors import user_errors
 
 FAMILY_ORDER = ("intensity", "denoise", "sharpen", "contrast", "geometry", "normalise")
 
@@ -69,22 +69,18 @@ def pipeline_editor(key: str) -> Pipeline:
                 with st.form(f"{key}.form{i}.{id(step)}", border=False):
                     values = {p.name: _param_widget(p, step.params.get(p.name, p.default), f"{key}.p{i}.{p.name}.{id(step)}") for p in spec.params}
                     if st.form_submit_button("Apply"):
-                        try:
+                        with user_errors():
                             pipeline.steps[i] = Step(step.op, spec.coerce(values))
                             st.rerun()
-                        except InputError as exc:
-                            st.error(str(exc))
                 st.caption(spec.doc)
     with st.expander("Save / load pipeline (JSON)"):
         st.download_button("Download pipeline.json", pipeline.to_json(), file_name="pipeline.json", mime="application/json",
                            key=f"{key}.save", on_click="ignore", icon=":material/download:")
         uploaded = st.file_uploader("Load a pipeline", type=["json"], key=f"{key}.upload")
         if uploaded is not None and st.button("Replace the pipeline with this file", key=f"{key}.load"):
-            try:
+            with user_errors():
                 st.session_state[key] = Pipeline.from_json(uploaded.getvalue().decode("utf-8", "replace"))
                 st.rerun()
-            except InputError as exc:
-                st.error(str(exc))
         if pipeline.steps and st.button("Clear all steps", key=f"{key}.clear"):
             st.session_state[key] = Pipeline()
             st.rerun()

@@ -16,6 +16,7 @@ import streamlit as st
 from core.errors import InputError
 from core.examples import list_examples
 from core.imaging import MedImage, list_series, load
+from core.ui.errors import user_errors
 
 IMAGE = "up.image"
 IMAGE_ID = "up.image_id"
@@ -70,12 +71,11 @@ def source_picker() -> None:
             signature = _signature(files)
             known = st.session_state.get(LISTING, (None,))[0] == signature or (st.session_state.get(SOURCE) or "").startswith(signature)
             if not known:
-                try:
+                with user_errors() as outcome:
                     with st.spinner("Reading files…"):
                         _load_files([(f.name, f.getvalue()) for f in files], signature)
-                except InputError as exc:
+                if outcome.failed:
                     st.session_state[LISTING] = (signature, [], None)
-                    st.error(str(exc))
     with tab_example:
         examples = list_examples()
         if examples:
@@ -84,11 +84,9 @@ def source_picker() -> None:
             example = next(e for e in examples if e.name == choice)
             st.caption(f"{example.description} · suits: {', '.join(example.pages)}")
             if st.button("Load example", key="up.load_example", icon=":material/folder_open:"):
-                try:
+                with user_errors():
                     data = example.path.read_bytes()
                     _load_files([(example.file, data)], f"example:{example.file}")
-                except InputError as exc:
-                    st.error(str(exc))
         else:
             st.info("No bundled examples found.")
     _series_choice()
@@ -107,11 +105,8 @@ def _series_choice() -> None:
         labels = {s.series_uid: s.label() for s in listing.series}
         uid = st.radio(f"{len(listing.series)} series found: pick one", list(labels), format_func=labels.get, key="up.series")
         if st.session_state.get(SOURCE) != signature + uid:
-            try:
-                with st.spinner("Loading the series…"):
-                    _set_image(load(entries, series_uid=uid), signature + uid)
-            except InputError as exc:
-                st.error(str(exc))
+            with user_errors(), st.spinner("Loading the series…"):
+                _set_image(load(entries, series_uid=uid), signature + uid)
 
 
 def image_summary(image: MedImage) -> str:

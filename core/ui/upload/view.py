@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.errors import InputError
 from core.imaging import MedImage
 from core.preprocess import Pipeline
+from core.ui.errors import user_errors
 from core.ui.viewer import display_array, frame_controls, histogram_figure, window_controls
 
 VIEW = "up.view"
@@ -52,14 +52,12 @@ def _viewer(image: MedImage, image_id: int, pipeline: Pipeline) -> None:
     with pictures:
         before, after = st.columns(2)
         before.image(display_array(image.frame(frame), window), caption=f"Before · frame {frame}", width="stretch")
-        try:
+        with user_errors(into=after):
             out = processed_frame(image, image_id, pipeline, frame)
             after_window = window if pipeline.keeps_units() else pipeline.output_window(window, out)
             shape = "x".join(str(s) for s in out.shape[:2])
             after.image(display_array(out, after_window), caption=f"After · {len(pipeline)} step(s) · {shape}",
                         width="stretch")
-        except InputError as exc:
-            after.error(str(exc))
     playing = bool(st.session_state.get(f"{VIEW}.play")) and image.n_frames > 1
     if playing != st.session_state.get(TIMED):
         st.rerun(scope="app")  # play toggled: rebuild the fragment with (or without) its timer

@@ -1,0 +1,1 @@
+"""Widgets of the image-classification tab of the Classification & prognosis page."""

@@ -1,0 +1,1 @@
+"""Widgets of the prognosis tabs (survival, stroke risk, heartbeat sequence) of the Classification & prognosis page."""

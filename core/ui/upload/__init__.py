@@ -1,0 +1,1 @@
+"""Widgets of the Upload & preprocessing page: source picker, viewer, pipeline editor, crop, metadata, batch."""
