@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install MedLens into .venv (once; again only when requirements.txt changes) and serve it.
-#   ./run.sh                 install if needed, then serve on $PORT (default 8501)
+#   ./run.sh                 install if needed, then serve on 127.0.0.1:$PORT (default 8501): this computer only
+#   MEDLENS_ADDRESS=0.0.0.0 ./run.sh   serve on every network interface (others on the network can connect)
 #   ./run.sh --install-only  install if needed, then exit (test.sh uses this)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -42,6 +43,17 @@ if [ "${1:-}" = "--install-only" ]; then
 fi
 
 PORT="${PORT:-8501}"
-echo "MedLens is starting: open http://localhost:$PORT in your browser (Ctrl+C stops it)."
+ADDRESS="${MEDLENS_ADDRESS:-127.0.0.1}"
+case "$ADDRESS" in
+  127.*|localhost|::1)
+    echo "MedLens is starting: open http://localhost:$PORT in your browser (Ctrl+C stops it)."
+    echo "It listens on $ADDRESS only: other computers cannot connect. To serve on the network: MEDLENS_ADDRESS=0.0.0.0 ./run.sh"
+    ;;
+  *)
+    echo "MedLens is starting on $ADDRESS:$PORT (Ctrl+C stops it)."
+    echo "WARNING: listening on a network address ($ADDRESS): anyone who can reach it sees the images, labels and" >&2
+    echo "WARNING: labeling store of this server, and there is no sign-in yet. Use it on a trusted network only." >&2
+    ;;
+esac
 # core.ui.serve is `streamlit run app.py` with a fix for deep links on a fresh server (see its docstring).
-exec "$VENV/bin/python" -m core.ui.serve --server.port "$PORT" --server.headless true
+exec "$VENV/bin/python" -m core.ui.serve --server.port "$PORT" --server.address "$ADDRESS" --server.headless true

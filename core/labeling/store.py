@@ -30,7 +30,7 @@ from core.errors import InputError
 from core.labeling.codec import decode_image, encode_image, image_shape
 from core.masks.history import Edit, History, pack, unpack
 from core.masks.maskset import DEFAULT_COLOURS, MaskSet
-from core.paths import data_dir
+from core.paths import data_dir, private_file
 
 STATUSES = ("to do", "in progress", "done")
 SCHEMA = """
@@ -107,7 +107,7 @@ class LabelingStore:
         self.path = Path(path) if path else default_path()
         self._lock = threading.RLock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # 0600 in a 0700 folder; SQLite gives -wal and -shm the same mode
             self._db = sqlite3.connect(str(self.path), timeout=timeout_s, check_same_thread=False,
                                        isolation_level=None)
             self._db.row_factory = sqlite3.Row
