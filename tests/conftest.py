@@ -94,3 +94,26 @@ def tiny_model(tmp_path: Path, use_cards) -> str:
     """Registers ``tiny-test`` from a temporary folder; the cache starts and ends empty."""
     use_cards(write_tiny_model(tmp_path / "cards").parent)
     return "tiny-test"
+
+
+# --- Tests that need a system package (chromium, dicom3tools, postgresql, orthanc) ---------------
+# They skip with the reason printed when the package is missing, except in CI (CI=true), where such a
+# skip fails the run: a green CI must mean they really ran.
+SYSTEM_SKIP_TAG = "[needs system package]"
+
+
+def skip_for_system(reason: str) -> None:
+    """Skip the current test because a system package is missing (fails instead when CI=true)."""
+    pytest.skip(f"{SYSTEM_SKIP_TAG} {reason}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.skipped and os.environ.get("CI", "").lower() == "true"):
+        return
+    reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if SYSTEM_SKIP_TAG in reason:
+        report.outcome = "failed"
+        report.longrepr = f"CI=true but a system package is missing, so this test could not run: {reason}"
