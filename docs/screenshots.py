@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image  # noqa: E402
 
-from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, running_app, wait_until_idle  # noqa: E402
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, instrument, running_app, wait_until_idle  # noqa: E402
 from tests.e2e.test_segmentation_e2e import demo_segmentation  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "screenshots"
@@ -77,7 +77,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, running_app(Path(tmp), Path(tmp) / "log.txt") as url:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            instrument(context)
+            page = context.new_page()
             page.goto(url)  # the home page first, as a user would arrive
             wait_until_idle(page)
             for name, path in PAGES.items():

@@ -9,10 +9,10 @@ from typing import Iterator
 
 import pytest
 
-from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, REPO, running_app, wait_until_idle
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, REPO, instrument, next_frame, running_app, wait_until_idle
 
 ARTIFACTS = REPO / "test-artifacts"
-__all__ = ["ARTIFACTS", "assert_no_exception", "wait_until_idle"]
+__all__ = ["ARTIFACTS", "assert_no_exception", "next_frame", "wait_until_idle"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -23,6 +23,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.slow)  # a server and a browser: seconds to minutes each
             if reason:
                 item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {reason}"))
 
@@ -51,6 +52,7 @@ def browser() -> Iterator[object]:
 def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
     """A fresh page (1400x900); a screenshot of it is saved after the test, pass or fail."""
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    instrument(context)  # lets wait_until_idle see that a click has started a run
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     yield pg

@@ -52,7 +52,8 @@ def running_app(data_dir: Path, log_path: Path, timeout_s: float = 90) -> Iterat
                 pass
             if server.poll() is not None or time.time() > deadline:
                 raise RuntimeError(f"streamlit did not start; log:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.wait(timeout=0.5)  # paces the health poll; returns at once when the server dies
         yield url
     finally:
         server.terminate()
@@ -62,12 +63,55 @@ def running_app(data_dir: Path, log_path: Path, timeout_s: float = 90) -> Iterat
             server.kill()
 
 
+# Streamlit marks its root with the script-run state ("running", "rerunRequested", "notRunning", ...)
+# and the connection state. A click only reaches the server through the websocket, so right after it
+# the page still says "notRunning": INSTRUMENT_JS (run in every page before Streamlit) records when the
+# user last acted and when the run state last changed. Idle = connected, not running, no run owed to an
+# input (the state changed after the last input, or the input started none within INPUT_GRACE_MS, e.g. a
+# tab), for SETTLE_FRAMES rendered frames in a row (a component that reports its value after rendering
+# starts a rerun within a frame or two).
+SETTLE_FRAMES = 10
+INPUT_GRACE_MS = 3000
+INSTRUMENT_JS = """(() => {
+    const m = window.__medlens = {lastInput: -1e12, lastRun: -1e12, calm: 0};
+    for (const type of ['click', 'change', 'keydown', 'mouseup', 'pointerup', 'drop']) {
+        document.addEventListener(type, () => { m.lastInput = performance.now(); }, true);
+    }
+    const watch = () => {
+        const app = document.querySelector('[data-testid="stApp"]');
+        if (!app) { requestAnimationFrame(watch); return; }
+        new MutationObserver(() => { m.lastRun = performance.now(); })
+            .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    };
+    watch();
+})()"""
+_IDLE_JS = """([frames, graceMs]) => {
+    const m = window.__medlens || (window.__medlens = {lastInput: -1e12, lastRun: -1e12, calm: 0});
+    const app = document.querySelector('[data-testid="stApp"]');
+    const quiet = !!app && app.dataset.testScriptState === 'notRunning'
+        && app.dataset.testConnectionState === 'CONNECTED'
+        && !document.querySelector('[data-testid="stStatusWidget"]');
+    const answered = m.lastRun >= m.lastInput || performance.now() - m.lastInput > graceMs;
+    m.calm = quiet && answered ? m.calm + 1 : 0;
+    return m.calm >= frames;
+}"""
+
+
+def instrument(context) -> None:
+    """Install INSTRUMENT_JS in every page of a Playwright browser context (before ``new_page``)."""
+    context.add_init_script(INSTRUMENT_JS)
+
+
+def next_frame(page) -> None:
+    """Return once the browser has rendered a frame: the input events sent before it were handled."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
 def wait_until_idle(page, timeout_ms: int = 120_000) -> None:
-    """Wait until Streamlit has run the script: content in the main block, no 'running' widget."""
+    """Wait until Streamlit has run the script: content in the main block, the app connected and
+    not running (nor asked to rerun) for a few frames in a row."""
     page.wait_for_selector('[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]',
                            timeout=timeout_ms)
-    for _ in range(2):  # a rerun can start right after the first one ends
-        page.wait_for_function(
-            """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=timeout_ms
-        )
-        page.wait_for_timeout(500)
+    page.evaluate("() => { if (window.__medlens) window.__medlens.calm = 0; }")
+    page.wait_for_function(_IDLE_JS, arg=[SETTLE_FRAMES, INPUT_GRACE_MS], timeout=timeout_ms,
+                           polling="raf")  # checked once per rendered frame

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from tests.e2e.conftest import ARTIFACTS, assert_no_exception, wait_until_idle
+from tests.e2e.conftest import ARTIFACTS, assert_no_exception, next_frame, wait_until_idle
 
 
 def _open_tab(page, app_url: str, tab: str) -> None:
@@ -24,7 +24,7 @@ def _shot(page, name: str, focus=None) -> None:
     """Screenshot with ``focus`` (a locator) scrolled into view: results sit below the form."""
     if focus is not None:
         focus.scroll_into_view_if_needed()
-        page.wait_for_timeout(500)
+        next_frame(page)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"prognosis-{name}.png"), full_page=True)
 

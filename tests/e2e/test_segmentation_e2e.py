@@ -12,7 +12,7 @@ import zipfile
 import numpy as np
 from PIL import Image
 
-from tests.e2e.conftest import ARTIFACTS, assert_no_exception, wait_until_idle
+from tests.e2e.conftest import ARTIFACTS, assert_no_exception, next_frame, wait_until_idle
 
 EXAMPLE = "Chest X-ray (PNG, adult PA)"  # cxr_pneumocystis.png, 512x408
 IMAGE_W = 512
@@ -26,28 +26,36 @@ def _pixels(page, label: str = "lung") -> int:
     return int(re.search(rf"{label}: (\d+) px", caption.inner_text()).group(1))
 
 
-def _wait_for_change(page, before: int, label: str, timeout_ms: int = 30_000) -> int:
-    """Pixel count of ``label`` once it differs from ``before`` (the edit has been applied)."""
-    for _ in range(timeout_ms // 250):
-        wait_until_idle(page)
-        now = _pixels(page, label)
-        if now != before:
-            return now
-        page.wait_for_timeout(250)
+_CHANGED_JS = """([label, before]) => {
+    const m = document.body.innerText.match(new RegExp(label + ': ([0-9]+) px'));
+    return !!m && Number(m[1]) !== before;
+}"""
+
+
+def _wait_for_change(page, before: int, label: str, timeout_ms: int = 60_000) -> int:
+    """Pixel count of ``label`` once the page shows one that differs from ``before`` (the edit is applied)."""
+    page.wait_for_function(_CHANGED_JS, arg=[label, before], timeout=timeout_ms)
+    wait_until_idle(page)
     return _pixels(page, label)
 
 
 def _stroke(page, points: list[tuple[float, float]]) -> None:
-    """Drag the mouse through canvas-pixel ``points`` on the drawing canvas."""
+    """Drag the mouse through canvas-pixel ``points`` on the drawing canvas, so that no point is lost
+    on a busy machine: the page is idle first, and every event is handled (a frame rendered after it)
+    before the next one is sent. A fast stroke on a loaded machine used to lose its first points."""
+    wait_until_idle(page)
     canvas = page.locator(".dc-container").first
     canvas.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
+    next_frame(page)
     box = canvas.bounding_box()
     x0, y0 = box["x"], box["y"]
     page.mouse.move(x0 + points[0][0], y0 + points[0][1])
+    next_frame(page)
     page.mouse.down()
+    next_frame(page)  # the canvas has started the path at the first point
     for x, y in points[1:]:
         page.mouse.move(x0 + x, y0 + y, steps=4)
+        next_frame(page)
     page.mouse.up()
 
 

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, assert_no_exception, wait_until_idle
+from tests.e2e.conftest import ARTIFACTS, assert_no_exception, next_frame, wait_until_idle
 
 
 def _dismiss_dialog(page) -> None:
     if page.get_by_text("Page not found").count():
         page.keyboard.press("Escape")
-        page.wait_for_timeout(300)
+        page.get_by_text("Page not found").first.wait_for(state="hidden")
 
 
 def _select(page, label: str, option: str) -> None:
@@ -51,14 +52,20 @@ def test_upload_preset_operation_crop_and_download(page, app_url: str, shared_da
     box = canvas.bounding_box()
     x0, y0 = box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25
     x1, y1 = box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.625
+    height_box = page.get_by_role("spinbutton", name="height", exact=True)
+    before = height_box.input_value()
     page.mouse.move(x0, y0)
+    next_frame(page)
     page.mouse.down()
+    next_frame(page)
     page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=5)
+    next_frame(page)
     page.mouse.move(x1, y1, steps=5)
+    next_frame(page)
     page.mouse.up()
-    page.wait_for_timeout(1500)
+    expect(height_box).not_to_have_value(before, timeout=60_000)  # the app took the drawn box
     wait_until_idle(page)
-    height = int(page.get_by_role("spinbutton", name="height", exact=True).input_value())
+    height = int(height_box.input_value())
     width = int(page.get_by_role("spinbutton", name="width", exact=True).input_value())
     assert 55 <= width <= 73 and 40 <= height <= 56, (height, width)  # the drawn box, in image pixels
     page.get_by_role("button", name="Add crop step").click()
