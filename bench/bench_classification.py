@@ -65,7 +65,7 @@ def measure(name: str, repeats: int = 5) -> dict[str, Any]:
         "ratio_meaning": "64 single forward passes / one batch-64 pass (throughput gain of batching)",
         "resnet18_ratio": medians["resnet18_224_batch1"] / medians["net_batch1"],
         "resnet18_ratio_meaning": "torchvision ResNet-18 224 px latency / this network's latency (batch 1, same CPU)",
-        "input_size": spec.preprocessing.get("size"),
+        "input_size": spec.preprocessing.size,
         "cpu_threads": torch.get_num_threads(),
         "median_s_image_batch1": medians["image_batch1"],
         "median_s_net_batch1": medians["net_batch1"],

@@ -19,7 +19,7 @@ def _generator() -> tuple[Any, str]:
     spec = registry().get("pneumonia-cgan")
     if spec is not None and spec.weights is not None and spec.weights.exists():
         return load_model(spec, resolve_device("cpu")), spec.name
-    from core.training.gan import RECIPES
+    from core.synthesis.data import RECIPES
 
     return build_architecture("cond_generator", **RECIPES["pneumonia-cgan"]["g_args"]).eval(), "pneumonia-cgan (random init)"
 

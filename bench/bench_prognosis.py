@@ -25,7 +25,7 @@ def survival_batch() -> dict[str, Any]:
     from core.registry import get_spec
 
     spec = get_spec("gbsg2-deepsurv")
-    model, encoder = get_model(spec.name, "cpu"), Encoder.from_json(spec.preprocessing["encoder"])
+    model, encoder = get_model(spec.name, "cpu"), Encoder.from_json(spec.preprocessing.encoder)
     data = load_survival("gbsg2")
     clean = encoder.schema.validate(data.frame)
     rows = [clean.iloc[[i]] for i in range(len(clean))]

@@ -10,7 +10,6 @@ they held is released. ``stats()`` feeds the home page and the benchmarks.
 from __future__ import annotations
 
 import gc
-import importlib
 import os
 import threading
 import time
@@ -19,9 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from safetensors.torch import load_file
 
 from core.errors import ModelError
 from core.registry import ModelSpec, get_spec
+from models.architectures import build_architecture
 
 DEFAULT_BUDGET_MB = 4096
 
@@ -33,6 +34,14 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ModelError(f"device {choice!r} was asked for but CUDA is not available")
     return resolved
+
+
+def device_of(model: Any) -> torch.device:
+    """The device a model's parameters live on (CPU for a model without parameters)."""
+    try:
+        return next(model.parameters()).device
+    except (StopIteration, AttributeError):
+        return torch.device("cpu")
 
 
 def device_name(device: torch.device | None = None) -> str:
@@ -55,23 +64,12 @@ def model_nbytes(model: Any) -> int:
     return int(getattr(model, "nbytes", 0))
 
 
-def _import_object(path: str) -> Any:
-    module_name, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
-
-
 def load_model(spec: ModelSpec, device: torch.device) -> Any:
     """Build a model from its spec and load its weights, bypassing the cache."""
-    if spec.loader:
-        return _import_object(spec.loader)(spec, device)
-    import models  # noqa: F401  (registers the architectures)
-    from models.architectures import build_architecture
-    from safetensors.torch import load_file
-
     model = build_architecture(spec.architecture, **spec.arch_args)
     if spec.weights is not None:
         if not spec.weights.exists():
-            how = spec.card.get("command", "")
+            how = spec.card.command
             raise ModelError(
                 f"weights of model {spec.name!r} are missing ({spec.weights.name})"
                 + (f"; reproduce them with: {how}" if how else "")

@@ -16,24 +16,24 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import torch
 
-from core.classification import ood, uncertainty
+from core.cache import device_of, get_model
+from core.classification import metrics, ood, uncertainty
+from core.classification.calibration import calibrated_probs
 from core.classification.inference import (
-    calibrated_probs,
+    batch_probs,
     classification_spec,
     dataset_label,
     model_class_of_dataset_label,
     prepare,
     threshold_of,
 )
-from core.classification import metrics
 from core.errors import InputError, MedLensError
+from core.imaging import load, sniff
+from core.imaging.sources import Entry, to_entries, zip_entries
 
 
 def expand_sources(sources: Iterable[Any]) -> list[Any]:
     """Paths (files, folders, zips), ``(name, bytes)`` pairs or uploads -> one entry per file."""
-    from core.imaging import sniff
-    from core.imaging.sources import Entry, to_entries, zip_entries
-
     out: list[Entry] = []
     for source in sources:
         if isinstance(source, (str, Path)) and not Path(source).exists():
@@ -67,8 +67,6 @@ def _is_sidecar(name: str) -> bool:
 
 def read_entry(entry: Any) -> Any:
     """One entry -> ``MedImage`` (raises InputError with the file's name)."""
-    from core.imaging import load
-
     return load(entry.read(), entry.name)
 
 
@@ -93,14 +91,12 @@ def score(
     progress: Callable[[int, int], None] | None = None,
 ) -> BatchResult:
     """Score every image in ``sources`` (see ``expand_sources``) with model ``name``."""
-    from core.cache import get_model
-
     spec = classification_spec(name)
     entries = expand_sources(sources)
     if not entries:
         raise InputError("no files were given")
     model = get_model(name, device)
-    dev = next(model.parameters()).device
+    dev = device_of(model)
     threshold = threshold_of(spec)
     labels = list(spec.labels) or ["negative", "positive"]
     rows: list[dict[str, Any]] = []
@@ -188,8 +184,6 @@ def join_truth(result: BatchResult, truth: dict[str, int], name: str) -> dict[st
 def evaluate_arrays(name: str, images: list[Any], dataset_labels: np.ndarray, batch_size: int = 64,
                     device: str | None = None) -> dict[str, Any]:
     """AUC / accuracy (at the card's threshold) of model ``name`` on in-memory images."""
-    from core.classification.inference import batch_probs
-
     spec = classification_spec(name)
     truth = model_class_of_dataset_label(spec, dataset_labels)
     probs = batch_probs(name, images, batch_size, device)

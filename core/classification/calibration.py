@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from core.registry import ModelSpec
+
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray, max_iter: int = 200) -> float:
     """The temperature minimising NLL of ``softmax(logits / T)`` on (validation) labels.
@@ -79,3 +81,9 @@ def cross_fitted_ece(logits: np.ndarray, labels: np.ndarray, folds: int = 2, see
         rest = np.setdiff1d(order, part)
         probs[part] = softmax_positive(logits[part], fit_temperature(logits[rest], labels[rest]))
     return expected_calibration_error(probs, labels)
+
+
+def calibrated_probs(logits: torch.Tensor, spec: ModelSpec) -> np.ndarray:
+    """P(positive class) after the card's temperature."""
+    temperature = spec.card.temperature
+    return torch.softmax(logits.detach().double().cpu() / temperature, dim=1)[:, 1].numpy()

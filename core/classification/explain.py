@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.classification.inference import resize01
+
 METHODS = ("Grad-CAM", "Occlusion")
 
 # A perceptually ordered blue -> cyan -> yellow -> red ramp (anchors of the "turbo" map).
@@ -156,8 +158,6 @@ def colourise(heat: np.ndarray) -> np.ndarray:
 def overlay(gray01: np.ndarray, heat: np.ndarray, opacity: float = 0.4) -> np.ndarray:
     """Blend the colourised map over a [0, 1] gray image, per pixel by ``opacity * heat``
     (the map is resized to the image's size)."""
-    from core.classification.inference import resize01
-
     gray01 = np.clip(np.asarray(gray01, dtype=np.float32), 0, 1)
     if heat.shape != gray01.shape:
         heat = resize01(heat, gray01.shape)

@@ -17,10 +17,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.errors import InputError
-from core.registry import ModelSpec, require_spec
+from core.cache import device_of, get_model
+from core.classification import ood, uncertainty
+from core.classification.calibration import calibrated_probs
+from core.errors import InputError, ModelError
+from core.preprocess.colour import luma
+from core.registry import ModelSpec, Preprocessing, require_spec
 
-LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def _window_bounds(window: Any) -> tuple[float, float] | None:
@@ -61,10 +64,12 @@ class GrayImage:
     colourfulness: float = 0.0
 
 
-def to_gray01(image: Any) -> GrayImage:
+def to_gray01(image: Any, percentiles: tuple[float, float] = (0.5, 99.5)) -> GrayImage:
     """A 2-D gray/RGB(A) array, a (1, H, W[, 3]) stack or a ``MedImage`` -> 2-D float in [0, 1].
 
-    Multi-frame input uses its middle frame. Raises InputError for anything else.
+    The card's ``dicom-8bit-percentile`` window rule: the DICOM window when present, else /255
+    for 8-bit data, else the ``percentiles`` range. Multi-frame input uses its middle frame.
+    Raises InputError for anything else.
     """
     window = None
     if hasattr(image, "pixels"):  # core.imaging.MedImage: (frames, H, W[, 3])
@@ -91,7 +96,7 @@ def to_gray01(image: Any) -> GrayImage:
         raise InputError(f"the image is too small ({array.shape[0]}x{array.shape[1]} px)")
     colour = colourfulness(array)
     eight_bit = array.dtype == np.uint8
-    gray = array[..., :3].astype(np.float32) @ LUMA if array.ndim == 3 else array.astype(np.float32)
+    gray = luma(array) if array.ndim == 3 else array.astype(np.float32)
     if not np.all(np.isfinite(gray)):
         gray = np.nan_to_num(gray, nan=0.0, posinf=0.0, neginf=0.0)
     bounds = _window_bounds(window)
@@ -101,7 +106,7 @@ def to_gray01(image: Any) -> GrayImage:
         elif gray.min() >= 0 and gray.max() <= 1.0:
             bounds = (0.0, 1.0)
         else:
-            low, high = np.percentile(gray, [0.5, 99.5])
+            low, high = np.percentile(gray, list(percentiles))
             bounds = (float(low), float(high) if high > low else float(low) + 1.0)
     low, high = bounds
     return GrayImage(np.clip((gray - low) / (high - low), 0.0, 1.0).astype(np.float32), colour)
@@ -115,40 +120,39 @@ def resize01(gray: np.ndarray, size: Sequence[int]) -> np.ndarray:
     return tensor[0, 0].clamp(0, 1).numpy()
 
 
-def normalise(batch01: torch.Tensor, preprocessing: dict[str, Any]) -> torch.Tensor:
+def normalise(batch01: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor:
     """``(x - mean) / std`` from the card."""
-    return (batch01 - float(preprocessing.get("mean", 0.5))) / float(preprocessing.get("std", 0.25))
+    return (batch01 - preprocessing.mean) / preprocessing.std
 
 
 def prepare(images: Sequence[Any] | Any, spec: ModelSpec) -> tuple[torch.Tensor, list[GrayImage]]:
     """Images -> normalised batch ``(N, 1, H, W)`` at the card's size, and the [0, 1] grays."""
     if not isinstance(images, (list, tuple)):
         images = [images]
-    size = spec.preprocessing.get("size", [128, 128])
-    grays = [to_gray01(image) for image in images]
+    pre = spec.preprocessing
+    if pre.window != "dicom-8bit-percentile" or pre.normalisation != "mean-std" or pre.size is None:
+        raise ModelError(f"model {spec.name!r}: a classifier's card needs window 'dicom-8bit-percentile', "
+                         "normalisation 'mean-std' and a size")
+    size = pre.size
+    grays = [to_gray01(image, pre.percentiles) for image in images]
     batch = torch.from_numpy(np.stack([resize01(g.pixels, size) for g in grays]))[:, None]
     return normalise(batch, spec.preprocessing), grays
 
 
-def calibrated_probs(logits: torch.Tensor, spec: ModelSpec) -> np.ndarray:
-    """P(positive class) after the card's temperature."""
-    temperature = float(spec.card.get("calibration", {}).get("temperature", 1.0))
-    return torch.softmax(logits.detach().double().cpu() / temperature, dim=1)[:, 1].numpy()
-
-
 def threshold_of(spec: ModelSpec) -> float:
-    return float(spec.card.get("threshold", {}).get("value", 0.5))
+    """The card's decision threshold on the calibrated P(positive)."""
+    return spec.threshold
 
 
 def dataset_label(spec: ModelSpec, positive: bool) -> int:
     """The label in the data set's own coding for a model decision (card ``label_mapping``)."""
-    mapping = spec.card.get("label_mapping", {}).get("dataset_label_of_class", [0, 1])
+    mapping = spec.card.dataset_label_of_class
     return int(mapping[1] if positive else mapping[0])
 
 
 def model_class_of_dataset_label(spec: ModelSpec, labels: np.ndarray) -> np.ndarray:
     """Data set labels -> model class indices (1 = the model's positive class)."""
-    mapping = spec.card.get("label_mapping", {}).get("dataset_label_of_class", [0, 1])
+    mapping = list(spec.card.dataset_label_of_class)
     labels = np.asarray(labels).astype(int).ravel()
     unknown = set(np.unique(labels)) - set(mapping)
     if unknown:
@@ -163,11 +167,9 @@ def classification_spec(name: str) -> ModelSpec:
 
 def batch_probs(name: str, images: Sequence[Any], batch_size: int = 64, device: str | None = None) -> np.ndarray:
     """Calibrated P(positive) for many images (no TTA), in batches."""
-    from core.cache import get_model
-
     spec = classification_spec(name)
     model = get_model(name, device)
-    dev = next(model.parameters()).device
+    dev = device_of(model)
     out = []
     for start in range(0, len(images), batch_size):
         batch, _ = prepare(list(images[start : start + batch_size]), spec)
@@ -199,12 +201,9 @@ class Prediction:
 
 def classify(image: Any, name: str, device: str | None = None, tta: bool = True) -> Prediction:
     """Calibrated probability, TTA interval and confidence flag, OOD flag for one image."""
-    from core.cache import get_model
-    from core.classification import ood, uncertainty
-
     spec = classification_spec(name)
     model = get_model(name, device)
-    dev = next(model.parameters()).device
+    dev = device_of(model)
     batch, grays = prepare(image, spec)
     batch = batch.to(dev)
     with torch.no_grad():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 from sklearn.metrics import roc_auc_score, roc_curve
 
 
@@ -50,16 +51,17 @@ def confusion(labels: np.ndarray, probs: np.ndarray, threshold: float) -> dict[s
 def bootstrap_ci(
     labels: np.ndarray, probs: np.ndarray, threshold: float, n_boot: int = 2000, seed: int = 0
 ) -> dict[str, list[float]]:
-    """95% percentile bootstrap intervals (resampling images) for AUC and accuracy."""
+    """95% percentile bootstrap intervals (``scipy.stats.bootstrap``, paired resampling of
+    images) for AUC and accuracy; resamples with one class only are left out of the AUC's."""
     labels, probs = np.asarray(labels), np.asarray(probs)
-    rng = np.random.default_rng(seed)
-    aucs, accs = [], []
-    n = len(labels)
-    for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
-        if len(np.unique(labels[idx])) == 2:
-            aucs.append(roc_auc_score(labels[idx], probs[idx]))
-        accs.append(np.mean((probs[idx] >= threshold) == labels[idx]))
+
+    def both(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+        auc_value = roc_auc_score(y, p) if y.min() != y.max() else np.nan
+        return np.array([auc_value, np.mean((p >= threshold) == y)])
+
+    draws = stats.bootstrap((labels, probs), both, paired=True, vectorized=False, n_resamples=n_boot,
+                            method="percentile", random_state=np.random.default_rng(seed)).bootstrap_distribution
+    aucs, accs = draws[0][np.isfinite(draws[0])], draws[1]
     return {
         "auc_95ci": [round(float(np.percentile(aucs, 2.5)), 4), round(float(np.percentile(aucs, 97.5)), 4)],
         "acc_95ci": [round(float(np.percentile(accs, 2.5)), 4), round(float(np.percentile(accs, 97.5)), 4)],

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from sklearn.covariance import LedoitWolf
 
-from core.registry import ModelSpec
+from core.registry import ModelSpec, OodRule
 
 
 @dataclass
@@ -44,14 +45,13 @@ def distances(model: torch.nn.Module, batch: torch.Tensor) -> np.ndarray:
 
 def fit_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and Ledoit-Wolf shrunk precision of training features (N, D)."""
-    from sklearn.covariance import LedoitWolf
-
     estimator = LedoitWolf().fit(np.asarray(features, dtype=np.float64))
     return estimator.location_, estimator.precision_
 
 
-def settings(spec: ModelSpec) -> dict:
-    return {"colour_threshold": 0.1, "distance_threshold": float("inf"), **spec.card.get("ood", {})}
+def settings(spec: ModelSpec) -> OodRule:
+    """The card's OOD rule (colourfulness and feature-distance thresholds)."""
+    return spec.card.ood
 
 
 def check(model: torch.nn.Module, batch: torch.Tensor, gray, spec: ModelSpec) -> OODCheck:
@@ -60,10 +60,10 @@ def check(model: torch.nn.Module, batch: torch.Tensor, gray, spec: ModelSpec) ->
     colour = float(getattr(gray, "colourfulness", 0.0))
     score = float(distances(model, batch[:1])[0]) if has_statistics(model) else float("nan")
     reasons = []
-    if colour > float(cfg["colour_threshold"]):
-        reasons.append(f"colour image (colourfulness {colour:.2f} > {float(cfg['colour_threshold']):.2f})")
-    if np.isfinite(score) and score > float(cfg["distance_threshold"]):
-        reasons.append(f"unlike the training images (feature distance {score:.1f} > {float(cfg['distance_threshold']):.1f})")
+    if colour > cfg.colour_threshold:
+        reasons.append(f"colour image (colourfulness {colour:.2f} > {cfg.colour_threshold:.2f})")
+    if np.isfinite(score) and score > cfg.distance_threshold:
+        reasons.append(f"unlike the training images (feature distance {score:.1f} > {cfg.distance_threshold:.1f})")
     return OODCheck(bool(reasons), "; ".join(reasons), score, colour)
 
 
@@ -71,6 +71,6 @@ def flag_many(model: torch.nn.Module, batch: torch.Tensor, colours: np.ndarray, 
     """Vectorised flags for a batch: colour, feature and combined."""
     cfg = settings(spec)
     dist = distances(model, batch) if has_statistics(model) else np.full(len(batch), np.nan)
-    colour_flag = np.asarray(colours) > float(cfg["colour_threshold"])
-    feature_flag = np.nan_to_num(dist, nan=-np.inf) > float(cfg["distance_threshold"])
+    colour_flag = np.asarray(colours) > cfg.colour_threshold
+    feature_flag = np.nan_to_num(dist, nan=-np.inf) > cfg.distance_threshold
     return {"distance": dist, "colour": colour_flag, "feature": feature_flag, "flag": colour_flag | feature_flag}

@@ -7,11 +7,13 @@ X-rays), with the same functions the app uses.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from core.classification import ood, uncertainty
 from core.classification.inference import normalise, prepare, to_gray01
@@ -55,11 +57,10 @@ def measure_ood(model: torch.nn.Module, spec: ModelSpec, data: dict[str, Any], s
     x_val, _ = data["val"]
     val_dist = _val_distances(model, spec, x_val)
     threshold = float(np.percentile(val_dist, percentile))
-    spec.card.setdefault("ood", {})["distance_threshold"] = threshold
-    spec.card["ood"].setdefault("colour_threshold", 0.1)
+    spec = replace(spec, card=replace(spec.card, ood=replace(spec.card.ood, distance_threshold=threshold)))
     result: dict[str, Any] = {
         "distance_threshold": round(threshold, 3),
-        "colour_threshold": spec.card["ood"]["colour_threshold"],
+        "colour_threshold": spec.card.ood.colour_threshold,
         "rule": (
             "flag when colourfulness (Hasler-Suesstrunk) > colour_threshold, or when the Mahalanobis distance of the "
             "globally pooled features of all four residual stages from the training images' (Ledoit-Wolf) > "
@@ -85,8 +86,6 @@ def measure_ood(model: torch.nn.Module, spec: ModelSpec, data: dict[str, Any], s
         root = shared / "cxr_pneumonia" / "train" / "NORMAL"
         files = sorted(root.glob("*.jpeg"))[:200]
         if files:
-            from PIL import Image
-
             cxr = [np.asarray(Image.open(f).convert("L")) for f in files]
             rates["cxr_normal_xray_200"] = flag_rates(model, spec, cxr)
     result["measured_rates"] = rates
@@ -95,9 +94,7 @@ def measure_ood(model: torch.nn.Module, spec: ModelSpec, data: dict[str, Any], s
 
 def measure_tta(model: torch.nn.Module, spec: ModelSpec, x_val: np.ndarray, y_val: np.ndarray) -> dict[str, Any]:
     """Low-confidence rate on validation and accuracy of confident vs low-confidence images."""
-    from core.classification.inference import threshold_of
-
-    threshold = threshold_of(spec)
+    threshold = spec.threshold
     probs_all, low_all, width = [], [], []
     for start in range(0, len(x_val), 64):
         xb = normalise(torch.from_numpy(x_val[start : start + 64])[:, None], spec.preprocessing)

@@ -27,9 +27,8 @@ def _folder(root: Path, spec) -> tuple[list[Any], np.ndarray]:
 
     if not root.is_dir():
         raise InputError(f"{root}: no such folder")
-    mapping = spec.card.get("label_mapping", {})
-    dataset_of_class = mapping.get("dataset_label_of_class", [0, 1])
-    names = {str(n).lower(): dataset_of_class[i] for i, n in enumerate(mapping.get("folder_of_class", []))}
+    dataset_of_class = list(spec.card.dataset_label_of_class)
+    names = {str(n).lower(): dataset_of_class[i] for i, n in enumerate(spec.card.folder_of_class)}
     names.update({str(v): v for v in dataset_of_class})  # subfolders may be named by the data set label
     images, labels = [], []
     subfolders = [d for d in sorted(root.iterdir()) if d.is_dir()]

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     one_thread(args.threads)
     spec = spec_of(args.model, "survival")
-    recipe = DeepSurvRecipe.from_json(spec.card.get("training", {}).get("recipe", {}))
+    recipe = DeepSurvRecipe.from_json(spec.card.training.get("recipe", {}))
     models = ("deepsurv", "cox") + (("rsf",) if args.rsf else ())
     seeds = tuple(range(args.seed, args.seed + max(1, args.repeats)))
     report = cross_validate(load_survival(args.dataset), recipe, args.cv, seeds, models)

@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.synthesis.export import write
+    from core.export.samples import write
     from core.synthesis.generate import sample
 
     samples = sample(args.model, label=args.label, n=args.n, seed=args.seed, truncation=args.truncation,

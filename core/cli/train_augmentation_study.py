@@ -37,8 +37,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from core.paths import data_dir
     from core.paths import shared_data_dir
     from core.synthesis.generate import MAX_SAMPLES, generator_spec, sample
-    from core.training.augmentation_study import ARMS, run_study, write_to_card
-    from core.training.gan import RECIPES, load_gan_data
+    from core.synthesis.study import ARMS, run_study, write_to_card
+    from core.synthesis.data import RECIPES, load_gan_data
 
     if args.model not in RECIPES:
         raise InputError(f"the study needs a committed GAN recipe; valid: {', '.join(sorted(RECIPES))}")

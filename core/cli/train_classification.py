@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from core.paths import data_dir
-    from core.training.classification import RECIPES, train
+    from core.classification.data import RECIPES
+    from core.classification.training import train
 
     if args.model not in RECIPES:
         raise InputError(f"unknown recipe {args.model!r}; valid: {', '.join(sorted(RECIPES))}")

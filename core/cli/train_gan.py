@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from core.paths import data_dir
     from core.paths import shared_data_dir
-    from core.training.gan import RECIPES, measure_card, train
+    from core.synthesis.data import RECIPES
+    from core.synthesis.training import measure_card, train
 
     if args.model not in RECIPES:
         raise InputError(f"unknown recipe {args.model!r}; valid: {', '.join(sorted(RECIPES))}")

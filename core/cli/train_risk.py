@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.training.prognosis_risk import train
+    from core.prognosis.training import train_risk as train
 
     one_thread(args.threads)
     csv = Path(args.csv) if args.csv else shared_data_dir() / "clinical" / "stroke" / "stroke_train.csv"

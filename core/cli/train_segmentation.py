@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.training.segmentation import RECIPES, train
+    from core.segmentation.data import RECIPES
+    from core.segmentation.training import train
 
     if args.model not in RECIPES:
         raise InputError(f"unknown segmentation model {args.model!r}; valid: {', '.join(sorted(RECIPES))}")
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"segmentation data not found under {args.data}")
     out = args.out or MODELS_DIR / args.model
     if args.clicks_only:
-        from core.training.segmentation import record_click_curve
+        from core.segmentation.training import record_click_curve
 
         if not (out / "card.json").exists():
             raise InputError(f"no trained model in {out}: train it first")

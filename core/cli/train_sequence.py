@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.training.prognosis_sequence import PRESETS, train
+    from core.prognosis.training import PRESETS, train_sequence as train
 
     if args.model not in PRESETS:
         raise InputError(f"unknown sequence model {args.model!r}; valid: {', '.join(PRESETS)}")

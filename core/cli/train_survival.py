@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.training.prognosis_survival import train
+    from core.prognosis.training import train_survival as train
 
     one_thread(args.threads)
     recipe = DeepSurvRecipe.from_json({**DeepSurvRecipe().to_json(), **json.loads(args.recipe)})

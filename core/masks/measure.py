@@ -15,20 +15,20 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import ndimage
 
-from core.segmentation.severity import severity_from_masks, split_lungs
+from core.preprocess.colour import luma
 
 EIGHT = np.ones((3, 3), bool)
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def _gray(image: np.ndarray | None) -> np.ndarray | None:
     if image is None:
         return None
     image = np.asarray(image, np.float32)
-    return image @ LUMA if image.ndim == 3 and image.shape[-1] == 3 else image
+    return luma(image) if image.ndim == 3 and image.shape[-1] == 3 else image
 
 
-def _area_unit(spacing: Sequence[float] | None) -> tuple[float, str, str]:
+def area_units(spacing: Sequence[float] | None) -> tuple[float, str, str]:
+    """(area of one pixel, area unit, length unit): mm² and mm with a spacing, else px."""
     if spacing:
         return float(spacing[0]) * float(spacing[1]), "mm²", "mm"
     return 1.0, "px", "px"
@@ -59,7 +59,7 @@ def measure_label(label: str, mask: np.ndarray, image: np.ndarray | None = None,
     largest first (at most ``max_components``)."""
     mask = np.asarray(mask, bool)
     gray = _gray(image)
-    pixel_area, area_unit, length_unit = _area_unit(spacing)
+    pixel_area, area_unit, length_unit = area_units(spacing)
     out = [_row(label, "all", mask, gray, pixel_area, area_unit, length_unit)]
     labels, count = ndimage.label(mask, structure=EIGHT)
     if count > 1:
@@ -77,31 +77,6 @@ def measure(masks: dict[str, np.ndarray], image: np.ndarray | None = None,
         if np.any(mask):
             rows += measure_label(label, mask, image, spacing)
     return rows
-
-
-def lung_summary(masks: dict[str, np.ndarray], spacing: Sequence[float] | None = None,
-                 lung_label: str = "lung", opacity_label: str = "opacity") -> dict[str, Any]:
-    """Left/right lung areas and, with an opacity mask, the share of lung affected (%).
-
-    Empty dict when there is no lung mask."""
-    lung = masks.get(lung_label)
-    if lung is None or not np.any(lung):
-        return {}
-    pixel_area, area_unit, _ = _area_unit(spacing)
-    out: dict[str, Any] = {"area_unit": area_unit, "lung_area": round(float(np.sum(lung)) * pixel_area, 3)}
-    halves = split_lungs(np.asarray(lung, bool))
-    if halves is not None:
-        image_left, image_right = halves
-        out["right_lung_area"] = round(float(image_left.sum()) * pixel_area, 3)  # patient's right
-        out["left_lung_area"] = round(float(image_right.sum()) * pixel_area, 3)
-    opacity = masks.get(opacity_label)
-    if opacity is not None:
-        severity = severity_from_masks(lung, opacity)
-        out["percent_lung_affected"] = round(100 * severity.share, 2)
-        if severity.right_lung_share is not None:
-            out["percent_right_lung_affected"] = round(100 * severity.right_lung_share, 2)
-            out["percent_left_lung_affected"] = round(100 * severity.left_lung_share, 2)
-    return out
 
 
 def volume_summary(volumes: dict[str, np.ndarray], spacing: Sequence[float] | None = None,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
+from monai.transforms import KeepLargestConnectedComponent
 from scipy import ndimage
 
 CROSS = ndimage.generate_binary_structure(2, 1)  # 4-neighbourhood: one pixel = one step
@@ -14,14 +17,19 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return ndimage.binary_fill_holes(np.asarray(mask, bool))
 
 
-def keep_largest(mask: np.ndarray) -> np.ndarray:
-    """Only the largest 8-connected component (ties: the first in raster order)."""
+def keep_largest(mask: np.ndarray, n: int = 1, keep_points: Sequence[tuple[int, int]] = ()) -> np.ndarray:
+    """The ``n`` largest 8-connected components (MONAI ``KeepLargestConnectedComponent``), plus
+    any component holding a (row, col) in ``keep_points`` (e.g. a positive click)."""
     mask = np.asarray(mask, bool)
-    labels, count = ndimage.label(mask, structure=EIGHT)
-    if count <= 1:
+    if not mask.any():
         return mask.copy()
-    sizes = np.bincount(labels.ravel())[1:]
-    return labels == int(np.argmax(sizes)) + 1
+    largest = KeepLargestConnectedComponent(is_onehot=False, connectivity=2, num_components=int(n))
+    out = np.asarray(largest(mask[None].astype(np.uint8)))[0].astype(bool)
+    if keep_points:
+        labels, _ = ndimage.label(mask, structure=EIGHT)
+        clicked = [int(labels[r, c]) for r, c in keep_points if labels[r, c] > 0]
+        out |= np.isin(labels, clicked)
+    return out
 
 
 def grow(mask: np.ndarray, pixels: int = 1) -> np.ndarray:

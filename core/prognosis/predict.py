@@ -25,7 +25,7 @@ CPU = "cpu"  # small models: CPU keeps tensors out of CUDA for the page
 
 
 def _encoder(spec: ModelSpec) -> Encoder:
-    return Encoder.from_json(spec.preprocessing["encoder"])
+    return Encoder.from_json(spec.preprocessing.encoder)
 
 
 def _frame(values: dict[str, Any] | pd.DataFrame) -> pd.DataFrame:
@@ -39,9 +39,9 @@ def survival_patient(name: str, values: dict[str, Any]) -> dict[str, Any]:
     spec = get_spec(name)
     encoder = _encoder(spec)
     clean = encoder.schema.validate(_frame(values), "patient form")
-    reference = encoder.schema.validate(pd.DataFrame([spec.preprocessing["reference"]]), "reference")
+    reference = encoder.schema.validate(pd.DataFrame([dict(spec.preprocessing.reference)]), "reference")
     pred = surv_mod.predict_patient(get_model(name, CPU), encoder, clean, reference)
-    cohort = spec.card["cohort"]
+    cohort = spec.card.cohort
     group = int(surv_mod.risk_groups(np.array([pred.log_risk]), np.asarray(cohort["risk_cuts"]))[0])
     return {"prediction": pred, "group": group, "group_name": cohort["groups"][group], "cohort": cohort}
 
@@ -53,10 +53,10 @@ def survival_batch(name: str, table: pd.DataFrame | bytes | str | Path) -> pd.Da
     frame = table if isinstance(table, pd.DataFrame) else read_table(table)
     clean = encoder.schema.validate(frame, "CSV")
     out = surv_mod.predict_table(get_model(name, CPU), encoder, clean)
-    times, cuts = out["times"], np.asarray(spec.card["cohort"]["risk_cuts"])
+    times, cuts = out["times"], np.asarray(spec.card.cohort["risk_cuts"])
     result = frame[encoder.schema.names].copy()
     result["log_risk"] = np.round(out["log_risk"], 4)
-    result["risk_group"] = [spec.card["cohort"]["groups"][g] for g in surv_mod.risk_groups(out["log_risk"], cuts)]
+    result["risk_group"] = [spec.card.cohort["groups"][g] for g in surv_mod.risk_groups(out["log_risk"], cuts)]
     medians = [surv_mod.median_time(times, s) for s in out["survival"]]
     result["median_survival_days"] = [round(m) if m is not None else None for m in medians]
     for year in surv_mod.SURVIVAL_YEARS:
@@ -92,9 +92,9 @@ def stroke_patient(name: str, values: dict[str, Any]) -> dict[str, Any]:
     x = encoder.transform(clean)
     model = get_model(name, CPU)
     out = risk_mod.predict(model, x)
-    parts = risk_mod.contributions(model, encoder, x[0], np.asarray(spec.preprocessing["feature_mean"]))
+    parts = risk_mod.contributions(model, encoder, x[0], np.asarray(spec.preprocessing.feature_mean))
     return {"risk": float(out["risk"][0]), "lower": float(out["lower"][0]), "upper": float(out["upper"][0]),
-            "contributions": parts, "prevalence": spec.card["metrics"]["calibration_oof5"]["prevalence"]}
+            "contributions": parts, "prevalence": spec.card.metrics["calibration_oof5"]["prevalence"]}
 
 
 def evaluate_risk(name: str, csv: str | Path | bytes) -> dict[str, Any]:
@@ -119,13 +119,13 @@ def evaluate_risk(name: str, csv: str | Path | bytes) -> dict[str, Any]:
 def load_sequences(name: str, source: bytes | str | Path, filename: str = "") -> tuple[np.ndarray, np.ndarray | None]:
     spec = get_spec(name)
     x, labels = read_sequences(source, filename)
-    return check_length(x, int(spec.preprocessing["length"]), name), labels
+    return check_length(x, int(spec.preprocessing.length), name), labels
 
 
 def sequence_predict(name: str, series: np.ndarray) -> dict[str, Any]:
     """Class probabilities of one series plus gradient saliency of the predicted class."""
     spec = get_spec(name)
-    x = check_length(series, int(spec.preprocessing["length"]), name)[0]
+    x = check_length(series, int(spec.preprocessing.length), name)[0]
     model = get_model(name, CPU)
     proba = predict_proba(model, x[None])[0]
     sal, cls = saliency(model, x)
@@ -138,5 +138,5 @@ def evaluate_sequence(name: str, data: str | Path | bytes) -> dict[str, Any]:
     x, labels = load_sequences(name, data if isinstance(data, bytes) else Path(data))
     if labels is None:
         raise InputError("field 'label' is missing: the file has no class labels to evaluate against")
-    y = encode_labels(labels, list(spec.preprocessing["label_codes"]))
+    y = encode_labels(labels, list(spec.preprocessing.label_codes))
     return scores(y, predict_proba(get_model(name, CPU), x))

@@ -15,22 +15,24 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 import torch
+from scipy import stats
 
 from core.prognosis.tabular import Encoder
 
 
 def bootstrap_ci(y: np.ndarray, p: np.ndarray, metric: Callable[[np.ndarray, np.ndarray], float],
                  n: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``metric(y, p)`` (resamples without a positive are skipped)."""
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n):
-        idx = rng.integers(0, len(y), len(y))
-        if y[idx].min() == y[idx].max():
-            continue
-        values.append(metric(y[idx], p[idx]))
+    """Percentile bootstrap interval of ``metric(y, p)`` (``scipy.stats.bootstrap``, paired
+    resampling of rows; resamples with one class only are left out)."""
+    y, p = np.asarray(y), np.asarray(p)
+
+    def statistic(yy: np.ndarray, pp: np.ndarray) -> float:
+        return float(metric(yy, pp)) if yy.min() != yy.max() else np.nan
+
+    values = stats.bootstrap((y, p), statistic, paired=True, vectorized=False, n_resamples=n, method="percentile",
+                             random_state=np.random.default_rng(seed)).bootstrap_distribution
     alpha = (1 - level) / 2 * 100
-    return float(np.percentile(values, alpha)), float(np.percentile(values, 100 - alpha))
+    return float(np.nanpercentile(values, alpha)), float(np.nanpercentile(values, 100 - alpha))
 
 
 def scores_with_ci(y: np.ndarray, p: np.ndarray, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:

@@ -236,7 +236,7 @@ class SurvivalPrediction:
 
 
 def encoder_of(spec: Any) -> Encoder:
-    return Encoder.from_json(spec.preprocessing["encoder"])
+    return Encoder.from_json(spec.preprocessing.encoder)
 
 
 def predict_table(model: torch.nn.Module, encoder: Encoder, clean: pd.DataFrame,

@@ -5,7 +5,7 @@
 
 from core.segmentation.inference import SegmentationResult, predict_proba, segment, threshold_and_clean
 from core.segmentation.prompts import Click, box_mask, box_proba, click_curve, refine_with_clicks, simulate_click
-from core.segmentation.severity import Severity, opacity_severity, severity_from_masks
+from core.segmentation.severity import Severity, lung_summary, opacity_severity, severity_from_masks
 
 __all__ = [
     "Click",
@@ -14,6 +14,7 @@ __all__ = [
     "box_mask",
     "box_proba",
     "click_curve",
+    "lung_summary",
     "opacity_severity",
     "predict_proba",
     "refine_with_clicks",

@@ -11,8 +11,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+import torch
 
 from core.errors import InputError
+from core.imaging import load
+from core.registry import get_spec
+from core.segmentation.inference import segment, threshold_and_clean
+from core.segmentation.metrics import dice_iou
+from core.segmentation.preprocess import resize
 
 
 def _files(folder: Path) -> dict[str, Path]:
@@ -28,8 +34,6 @@ def _files(folder: Path) -> dict[str, Path]:
 
 def read_mask(path: Path) -> np.ndarray:
     """A mask file (PNG, NIfTI, DICOM...) -> bool ``(H, W)`` (nonzero = structure)."""
-    from core.imaging import load
-
     pixels = load(str(path)).frame(0)
     if pixels.ndim == 3:
         pixels = pixels.max(axis=-1)
@@ -37,8 +41,6 @@ def read_mask(path: Path) -> np.ndarray:
 
 
 def read_image(path: Path) -> np.ndarray:
-    from core.imaging import load
-
     return load(str(path)).frame(0)
 
 
@@ -55,12 +57,6 @@ def matched_cases(images_dir: Path, masks_dir: Path) -> Iterator[tuple[str, np.n
 def evaluate_folder(model_name: str, images_dir: Path, masks_dir: Path, tta: bool = False,
                     device: str | None = None) -> dict[str, Any]:
     """``{"model", "dice", "iou", "n"}``: mean per-image Dice/IoU at the model's threshold."""
-    import torch
-
-    from core.segmentation.inference import segment
-    from core.segmentation.metrics import dice_iou
-    from core.segmentation.preprocess import resize
-
     dices, ious = [], []
     for _, image, truth in matched_cases(images_dir, masks_dir):
         result = segment(image, model_name, tta=tta, device=device)
@@ -68,9 +64,6 @@ def evaluate_folder(model_name: str, images_dir: Path, masks_dir: Path, tta: boo
         if mask.shape != truth.shape:
             prob = torch.from_numpy(result.prob)[None, None]
             prob = resize(prob, truth.shape)[0, 0].numpy()
-            from core.segmentation.inference import threshold_and_clean
-            from core.registry import get_spec
-
             mask = threshold_and_clean(prob, get_spec(model_name).preprocessing, result.threshold)
         d, i = dice_iou(mask, truth)
         dices.append(d)

@@ -9,12 +9,13 @@ is what pages and the command line call (models come from ``core.cache``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
-from core.errors import InputError
+from core.cache import device_of, get_model
+from core.errors import InputError, ModelError
+from core.registry import Preprocessing, get_spec
 from core.segmentation.postprocess import postprocess as clean
 from core.segmentation.preprocess import prepare, resize
 
@@ -33,18 +34,11 @@ class SegmentationResult:
         return float(self.mask.mean())
 
 
-def _device_of(model: torch.nn.Module) -> torch.device:
-    try:
-        return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
-
-
 @torch.no_grad()
 def logits_at_model_size(model: torch.nn.Module, batch: np.ndarray | torch.Tensor, tta: bool = False) -> torch.Tensor:
     """Logits ``(N, 1, h, w)`` for a prepared batch ``(N, C, h, w)``; ``tta`` averages in the
     horizontally flipped prediction (flipped back)."""
-    inputs = torch.as_tensor(batch, dtype=torch.float32, device=_device_of(model))
+    inputs = torch.as_tensor(batch, dtype=torch.float32, device=device_of(model))
     logits = model(inputs)
     if tta:
         logits = (logits + torch.flip(model(torch.flip(inputs, dims=[-1])), dims=[-1])) / 2
@@ -63,7 +57,7 @@ def _check_image(image: np.ndarray) -> np.ndarray:
 def predict_proba(
     model: torch.nn.Module,
     image: np.ndarray,
-    preprocessing: dict[str, Any],
+    preprocessing: Preprocessing,
     tta: bool = False,
 ) -> np.ndarray:
     """Foreground probability ``(H, W)`` float32 in [0, 1] at the image's own size."""
@@ -74,13 +68,13 @@ def predict_proba(
     return torch.sigmoid(logits)[0, 0].numpy().astype(np.float32)
 
 
-def threshold_and_clean(prob: np.ndarray, preprocessing: dict[str, Any], threshold: float | None = None,
+def threshold_and_clean(prob: np.ndarray, preprocessing: Preprocessing, threshold: float | None = None,
                         postprocess: bool = True, keep_points=()) -> np.ndarray:
     """Binary mask from a probability map with the card's threshold and post-processing."""
-    t = float(preprocessing.get("threshold", 0.5) if threshold is None else threshold)
+    t = float(preprocessing.threshold if threshold is None else threshold)
     mask = prob >= t
     if postprocess:
-        mask = clean(mask, preprocessing.get("postprocess"), preprocessing.get("postprocess_options"), keep_points)
+        mask = clean(mask, preprocessing.postprocess, dict(preprocessing.postprocess_options), keep_points)
     return mask
 
 
@@ -94,18 +88,13 @@ def segment(
     device: str | None = None,
 ) -> SegmentationResult:
     """Segment ``image`` ``(H, W[, C])`` with registered model ``model_name``."""
-    from core.cache import get_model
-    from core.registry import get_spec
-
     try:
         spec = get_spec(model_name)
     except KeyError as exc:
-        from core.errors import ModelError
-
         raise ModelError(str(exc.args[0])) from None
     model = get_model(model_name, device)
     prob = predict_proba(model, image, spec.preprocessing, tta=tta)
-    t = float(spec.preprocessing.get("threshold", 0.5) if threshold is None else threshold)
+    t = float(spec.threshold if threshold is None else threshold)
     mask = threshold_and_clean(prob, spec.preprocessing, t, postprocess)
     region = within_region(image, spec.preprocessing, model_name, tta=tta, device=device)
     if region is not None:  # e.g. opacity only inside the lungs
@@ -114,12 +103,12 @@ def segment(
     return SegmentationResult(prob=prob, mask=mask, threshold=t, model=model_name)
 
 
-def within_region(image: np.ndarray, preprocessing: dict[str, Any], model_name: str = "", tta: bool = False,
+def within_region(image: np.ndarray, preprocessing: Preprocessing, model_name: str = "", tta: bool = False,
                   device: str | None = None) -> np.ndarray | None:
     """The mask of the model named by the card's ``preprocessing.within`` (None when unset):
     a model whose target lies inside another structure (opacity inside the lungs) is
     restricted to it."""
-    within = preprocessing.get("within")
+    within = preprocessing.within
     if not within or within == model_name:
         return None
     return segment(image, within, tta=tta, device=device).mask

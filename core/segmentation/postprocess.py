@@ -13,16 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import ndimage
 
-
-def keep_largest(mask: np.ndarray, n: int, keep_points: Sequence[tuple[int, int]] = ()) -> np.ndarray:
-    """The ``n`` largest 8-connected components, plus any component holding a point in ``keep_points``."""
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
-    if count <= n and not keep_points:
-        return mask.astype(bool)
-    sizes = np.bincount(labels.ravel())[1:]
-    keep = set((np.argsort(sizes)[::-1][:n] + 1).tolist())
-    keep |= {int(labels[r, c]) for r, c in keep_points if labels[r, c] > 0}
-    return np.isin(labels, sorted(keep))
+from core.masks.ops import keep_largest
 
 
 def drop_small(mask: np.ndarray, min_fraction: float, keep_points: Sequence[tuple[int, int]] = ()) -> np.ndarray:

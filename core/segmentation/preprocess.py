@@ -12,15 +12,14 @@ was trained. Keys of ``preprocessing`` used here:
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.errors import InputError
-
-LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+from core.errors import InputError, ModelError
+from core.preprocess.colour import luma
+from core.registry import Preprocessing
 
 
 def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
@@ -39,7 +38,7 @@ def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
     if array.shape[-1] == 4:  # RGBA
         array = array[..., :3]
     if channels == 1 and array.shape[-1] == 3:
-        array = (array @ LUMA)[..., None]
+        array = luma(array)[..., None]
     elif channels == 3 and array.shape[-1] == 1:
         array = np.repeat(array, 3, axis=-1)
     if not np.isfinite(array).all():
@@ -47,12 +46,11 @@ def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
     return array
 
 
-def normalise(image: np.ndarray, preprocessing: dict[str, Any]) -> np.ndarray:
+def normalise(image: np.ndarray, preprocessing: Preprocessing) -> np.ndarray:
     """Intensity normalisation named by the card (see module docstring)."""
-    method = preprocessing.get("normalisation", "percentile")
-    if method != "percentile":
-        raise ValueError(f"unknown normalisation {method!r}")
-    low_p, high_p = preprocessing.get("percentiles", [0.5, 99.5])
+    if preprocessing.normalisation != "percentile":
+        raise ModelError(f"segmentation needs percentile normalisation, not {preprocessing.normalisation!r}")
+    low_p, high_p = preprocessing.percentiles
     low, high = np.percentile(image, [low_p, high_p])
     if high - low < 1e-6:
         return np.zeros_like(image, dtype=np.float32)
@@ -69,11 +67,12 @@ def resize(array: torch.Tensor, size: tuple[int, int], mode: str = "bilinear") -
     return F.interpolate(array, size=size, mode="bilinear", align_corners=False, antialias=shrink)
 
 
-def prepare(image: np.ndarray, preprocessing: dict[str, Any]) -> np.ndarray:
+def prepare(image: np.ndarray, preprocessing: Preprocessing) -> np.ndarray:
     """Image ``(H, W[, C])`` in any range -> network input ``(C, h, w)`` float32."""
-    channels = int(preprocessing.get("channels", 1))
-    size = tuple(int(s) for s in preprocessing.get("size", [256, 256]))
-    array = normalise(to_channels(image, channels), preprocessing)
+    if preprocessing.size is None:
+        raise ModelError("the model card names no input size")
+    size = preprocessing.size
+    array = normalise(to_channels(image, preprocessing.channels), preprocessing)
     tensor = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]
     return resize(tensor, size)[0].numpy()
 

@@ -29,10 +29,15 @@ from skimage.filters import sobel
 from skimage.graph import MCP_Geometric
 
 from core.errors import InputError
+from core.registry import Preprocessing
 from core.segmentation.inference import predict_proba, threshold_and_clean
+from core.segmentation.metrics import dice_iou
 from core.segmentation.preprocess import normalise, prepare_mask, resize, to_channels
 
 WORK_SIZE = 256  # geodesic distances are computed at most at this size (speed)
+
+
+EDGE_NORMALISATION = Preprocessing(normalisation="percentile", percentiles=(0.5, 99.5))  # image -> [0, 1] for edges
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ def _check_box(box: Sequence[float], shape: tuple[int, int]) -> tuple[int, int, 
 def box_proba(
     model: torch.nn.Module,
     image: np.ndarray,
-    preprocessing: dict[str, Any],
+    preprocessing: Preprocessing,
     box: Sequence[float],
     margin: float = 0.1,
     tta: bool = False,
@@ -98,7 +103,7 @@ def _work_shape(shape: tuple[int, int]) -> tuple[int, int]:
 
 def edge_cost(image: np.ndarray, work_shape: tuple[int, int], edge_weight: float) -> np.ndarray:
     """Per-pixel travel cost at ``work_shape``: ``1 + edge_weight * sobel(gray) / mean``."""
-    gray = normalise(to_channels(image, 1)[..., 0], {"percentiles": [0.5, 99.5]})
+    gray = normalise(to_channels(image, 1)[..., 0], EDGE_NORMALISATION)
     gray = resize(torch.from_numpy(gray)[None, None], work_shape)[0, 0].numpy()
     grad = sobel(gray)
     return 1.0 + edge_weight * grad / (float(grad.mean()) + 1e-6)
@@ -115,7 +120,7 @@ def refine_with_clicks(
     prob: np.ndarray,
     image: np.ndarray,
     clicks: Sequence[Click],
-    preprocessing: dict[str, Any] | None = None,
+    preprocessing: Preprocessing | None = None,
     *,
     max_radius_fraction: float = 0.15,
     min_radius_fraction: float = 0.02,
@@ -140,10 +145,10 @@ def refine_with_clicks(
             earlier one).
         edge_weight: how much image edges slow the spread (0: plain distance).
     """
-    preprocessing = preprocessing or {}
+    preprocessing = preprocessing or Preprocessing()
     prob = np.asarray(prob, dtype=np.float32)
     h, w = prob.shape
-    t = float(preprocessing.get("threshold", 0.5) if threshold is None else threshold)
+    t = float(preprocessing.threshold if threshold is None else threshold)
     if not clicks:
         return threshold_and_clean(prob, preprocessing, t)
     for c in clicks:
@@ -206,14 +211,12 @@ def simulate_click(pred: np.ndarray, truth: np.ndarray) -> Click | None:
 def click_curve(
     model: torch.nn.Module,
     cases: Sequence[tuple[str, np.ndarray, np.ndarray]],
-    preprocessing: dict[str, Any],
+    preprocessing: Preprocessing,
     counts: Sequence[int] = (0, 1, 3, 5),
     **options: Any,
 ) -> dict[str, float]:
     """Mean Dice after each number of simulated clicks in ``counts`` over ``cases``
     (``(name, image, truth)``), clicks accumulating per image."""
-    from core.segmentation.metrics import dice_iou
-
     scores: dict[int, list[float]] = {n: [] for n in counts}
     for _, image, truth in cases:
         if truth.shape != image.shape[:2]:  # masks of another size: compare at the image's size

@@ -1,4 +1,4 @@
-"""Opacity burden: the share of lung area covered by opacity, overall and per lung.
+"""Opacity burden: the share of lung area covered by opacity, overall and per lung; lung areas.
 
 Radiologists grade COVID-19 / pneumonia radiographs by how much of each lung is opaque
 (e.g. the RALE and Brixia scores); the share of lung area affected is the continuous version
@@ -8,10 +8,13 @@ of that. Opacity outside the lung fields is ignored.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from scipy import ndimage
+
+from core.masks.measure import area_units
+from core.segmentation.inference import segment
 
 
 @dataclass
@@ -71,8 +74,31 @@ def opacity_severity(
     device: str | None = None,
 ) -> Severity:
     """Run both models on a chest radiograph and score the opacity burden."""
-    from core.segmentation.inference import segment
-
     lungs = segment(image, lung_model, tta=tta, device=device)
     opacity = segment(image, opacity_model, tta=tta, device=device)
     return severity_from_masks(lungs.mask, opacity.mask)
+
+
+def lung_summary(masks: dict[str, np.ndarray], spacing: Sequence[float] | None = None,
+                 lung_label: str = "lung", opacity_label: str = "opacity") -> dict[str, Any]:
+    """Left/right lung areas and, with an opacity mask, the share of lung affected (%).
+
+    Empty dict when there is no lung mask."""
+    lung = masks.get(lung_label)
+    if lung is None or not np.any(lung):
+        return {}
+    pixel_area, area_unit, _ = area_units(spacing)
+    out: dict[str, Any] = {"area_unit": area_unit, "lung_area": round(float(np.sum(lung)) * pixel_area, 3)}
+    halves = split_lungs(np.asarray(lung, bool))
+    if halves is not None:
+        image_left, image_right = halves
+        out["right_lung_area"] = round(float(image_left.sum()) * pixel_area, 3)  # patient's right
+        out["left_lung_area"] = round(float(image_right.sum()) * pixel_area, 3)
+    opacity = masks.get(opacity_label)
+    if opacity is not None:
+        severity = severity_from_masks(lung, opacity)
+        out["percent_lung_affected"] = round(100 * severity.share, 2)
+        if severity.right_lung_share is not None:
+            out["percent_right_lung_affected"] = round(100 * severity.right_lung_share, 2)
+            out["percent_left_lung_affected"] = round(100 * severity.left_lung_share, 2)
+    return out

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.cache import device_of, get_model
 from core.errors import InputError
 from core.registry import ModelSpec, list_models, require_spec
 
@@ -99,8 +100,6 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 def sample(name: str, label: str | int | None = None, n: int = 16, seed: int = 0, truncation: float | None = None,
            device: str | None = None, batch_size: int = 256) -> Samples:
     """``n`` images of class ``label`` (None/"all": classes in turn) from generator ``name``."""
-    from core.cache import get_model
-
     check_request(n, seed, truncation)
     spec = generator_spec(name)
     return sample_model(get_model(name, device), spec, label, n, seed, truncation, batch_size)
@@ -113,8 +112,8 @@ def sample_model(model: torch.nn.Module, spec: ModelSpec, label: str | int | Non
     index = resolve_label(spec, label)
     n_classes = len(spec.labels) or int(spec.arch_args.get("n_classes", 1))
     labels = np.full(n, index, dtype=np.int64) if index is not None else np.arange(n, dtype=np.int64) % n_classes
-    z = latents(n, int(getattr(model, "z_dim", spec.preprocessing.get("z_dim", 128))), seed, truncation)
-    dev = next(model.parameters()).device
+    z = latents(n, int(getattr(model, "z_dim", spec.preprocessing.z_dim or 128)), seed, truncation)
+    dev = device_of(model)
     chunks = []
     with torch.no_grad():
         for start in range(0, n, batch_size):

@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 import time
+import traceback
 import uuid
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -31,9 +32,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from core.classification.inference import resize01, to_gray01
 from core.errors import InputError
+from core.export.samples import png_bytes
+from core.imaging import load
+from core.labeling import get_store
 from core.paths import data_dir
+from core.registry import registry
+from core.synthesis.generate import grid, latents, to_uint8
+from core.synthesis.quality import resize_uint8
+from core.synthesis.training import GanConfig, GanTrainer, run_loop, write_card
+from core.trainloop import hardware, user_model_folder
 
 REPO = Path(__file__).resolve().parents[2]
 STATES = ("queued", "running", "cancelling", "cancelled", "finished", "failed")
@@ -77,9 +88,6 @@ def generator_args(size: int, n_classes: int) -> tuple[dict[str, Any], dict[str,
 # ----- the user's images ------------------------------------------------------------------
 
 def _decode(data: bytes, name: str) -> np.ndarray:
-    from core.classification.inference import to_gray01
-    from core.imaging import load
-
     return to_gray01(load(data, name)).pixels
 
 
@@ -89,8 +97,6 @@ def read_class_zip(data: bytes, size: int, limits: JobLimits = LIMITS) -> dict[s
     The class of an image is the name of the folder right above it. Files that are not images
     are skipped and listed; too few classes or images per class raise InputError.
     """
-    from core.classification.inference import resize01
-
     if len(data) > limits.max_zip_mb * 1024 * 1024:
         raise InputError(f"the zip is {len(data) / 1e6:.0f} MB; the limit is {limits.max_zip_mb} MB")
     try:
@@ -136,9 +142,6 @@ def read_class_zip(data: bytes, size: int, limits: JobLimits = LIMITS) -> dict[s
 def read_labeling_session(session_id: int, size: int, limits: JobLimits = LIMITS, store: Any = None) -> dict[str, Any]:
     """The images of a labeling session, each classed by the session label with the largest mask
     area on it ("no mask" when nothing is drawn); classes with too few images are dropped."""
-    from core.classification.inference import resize01, to_gray01
-    from core.labeling import get_store
-
     store = store or get_store()
     session = store.get_session(session_id)
     images, class_of = [], []
@@ -202,8 +205,6 @@ class JobStatus:
 
 
 def check_name(name: str, job_id: str | None = None) -> str:
-    from core.registry import registry
-
     name = name.strip().lower()
     if not NAME_RE.match(name):
         raise InputError("model name: 3-40 characters, lower-case letters, digits and hyphens, e.g. 'my-cxr-gan'")
@@ -227,8 +228,6 @@ def create_job(name: str, dataset: dict[str, Any], size: int, minutes: float, st
         raise InputError(f"steps must be 1-{limits.max_steps}")
     images = np.asarray(dataset["images"])
     if images.shape[1:] != (size, size):
-        from core.synthesis.quality import resize_uint8
-
         images = resize_uint8((np.clip(images, 0, 1) * 255).round().astype(np.uint8), size).astype(np.float32) / 255
     job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     folder = jobs_root() / job_id
@@ -353,11 +352,6 @@ def list_jobs() -> list[JobStatus]:
 # ----- the worker process -----------------------------------------------------------------
 
 def _grid_png(trainer, classes: list[str], per_class: int = 8) -> bytes:
-    import torch
-
-    from core.synthesis.export import png_bytes
-    from core.synthesis.generate import grid, latents, to_uint8
-
     z = latents(per_class * len(classes), trainer.z_dim, seed=0)
     y = torch.arange(len(classes)).repeat_interleave(per_class)
     trainer.G_ema.eval()
@@ -368,10 +362,6 @@ def _grid_png(trainer, classes: list[str], per_class: int = 8) -> bytes:
 
 def worker(folder: Path, resume_run: bool = False) -> str:
     """Run one job to its end (steps, time, or cancel); returns the final state."""
-    import torch
-
-    from core.training.gan import GanConfig, GanTrainer, run_loop, write_card
-
     spec = json.loads((folder / "spec.json").read_text())
     raw = json.loads((folder / "status.json").read_text())
     with np.load(folder / "data.npz") as data:
@@ -416,14 +406,14 @@ def worker(folder: Path, resume_run: bool = False) -> str:
         _write_status(folder, {"state": "cancelled", "step": trainer.step_count, "seconds": round(elapsed(), 1),
                                "message": f"cancelled at step {trainer.step_count}; resume continues from there"})
         return "cancelled"
-    out = user_models_dir() / spec["name"]
+    out = user_model_folder(spec["name"])
     recipe = {"labels": spec["classes"], "size": spec["size"], "g_args": spec["g_args"], "d_args": spec["d_args"]}
     data = {"data": {"source": f"user upload ({spec['n_images']} images, classes {spec['classes']} "
                                f"with {spec['class_counts']} images)", "reference": "reference.npz",
                      "label_coding": "label = index of the class folder name in sorted order"},
             "split": {"kind": "all uploaded images used for training; no validation split"}}
     training = {"steps": trainer.step_count, "stopped": result.stopped, "wall_time_s": round(elapsed(), 1),
-                "batch_size": spec["batch_size"], "loss": "hinge", "job": spec["id"], "hardware": "CPU, 1 torch thread",
+                "batch_size": spec["batch_size"], "loss": "hinge", "job": spec["id"], "hardware": hardware(trainer.device),
                 "loss_history": trainer.history[-300:]}
     write_card(out, spec["name"], recipe, data, trainer.export_generator(batches=8), training,
                command=f"trained on the GAN augmentation page (job {spec['id']})",
@@ -441,8 +431,6 @@ def worker(folder: Path, resume_run: bool = False) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     folder = Path(argv[0])
-    import torch
-
     torch.set_num_threads(1)  # a background job: one thread, low priority, so the app stays responsive
     try:
         os.nice(10)
@@ -451,8 +439,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         worker(folder, resume_run="--resume" in argv)
     except Exception as exc:  # the page reads the message; the log keeps the traceback
-        import traceback
-
         traceback.print_exc()
         _write_status(folder, {"state": "failed", "message": f"{type(exc).__name__}: {exc}"[:300]})
         return 1

@@ -22,8 +22,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from core.cache import device_of, get_model
+from core.classification.inference import calibrated_probs, classification_spec, dataset_label, normalise, threshold_of
 from core.errors import InputError
+from core.paths import data_dir, shared_data_dir
 from core.registry import ModelSpec
+from core.synthesis.data import RECIPES, load_gan_data
 
 NEAR_COPY_QUANTILE = 0.01
 
@@ -75,13 +79,10 @@ def classifier_outputs(classifier: str, images: np.ndarray, batch_size: int = 12
     ``images``: ``(N, H, W)`` uint8 or [0, 1] floats, squashed to the classifier's input size
     and normalised by its card, exactly like the classification code does.
     """
-    from core.cache import get_model
-    from core.classification.inference import calibrated_probs, classification_spec, normalise
-
     spec = classification_spec(classifier)
     model = get_model(classifier, device)
-    dev = next(model.parameters()).device
-    size = tuple(spec.preprocessing.get("size", [128, 128]))
+    dev = device_of(model)
+    size = spec.preprocessing.size
     x01 = as01(images)
     feats, probs = [], []
     with torch.no_grad():
@@ -97,8 +98,6 @@ def classifier_outputs(classifier: str, images: np.ndarray, batch_size: int = 12
 
 def predicted_dataset_labels(classifier: str, probs: np.ndarray) -> np.ndarray:
     """Calibrated probabilities -> the classifier's decision in the data set's label coding."""
-    from core.classification.inference import classification_spec, dataset_label, threshold_of
-
     spec = classification_spec(classifier)
     threshold = threshold_of(spec)
     return np.array([dataset_label(spec, bool(p >= threshold)) for p in probs], dtype=int)
@@ -173,8 +172,8 @@ def reference_images(spec: ModelSpec) -> tuple[np.ndarray, np.ndarray] | None:
     """
     local = spec.folder / "reference.npz" if spec.folder else None
     stamp = local.stat().st_mtime if local and local.exists() else 0.0
-    return _reference_cached(spec.name, str(spec.card_path), stamp, str(spec.card.get("data", {}).get("reference", "")),
-                             int(spec.preprocessing.get("size", [64, 64])[0]))
+    return _reference_cached(spec.name, str(spec.card_path), stamp, str(spec.card.data.get("reference", "")),
+                             int(spec.preprocessing.size[0]))
 
 
 @functools.lru_cache(maxsize=4)
@@ -183,8 +182,6 @@ def _reference_cached(name: str, card_path: str, stamp: float, reference: str, s
     if stamp:
         with np.load(folder / "reference.npz") as data:
             return data["train_images"], data["train_labels"].ravel().astype(int)
-    from core.paths import shared_data_dir
-
     shared = shared_data_dir()
     if reference.startswith("medmnist/"):
         file, _, split = reference.partition(":")
@@ -199,9 +196,6 @@ def _reference_cached(name: str, card_path: str, stamp: float, reference: str, s
     if reference.startswith("cxr_pneumonia/"):
         if not (shared / "cxr_pneumonia" / "train").is_dir():
             return None
-        from core.paths import data_dir
-        from core.training.gan import RECIPES, load_gan_data
-
         recipe = {**RECIPES.get(name, RECIPES["pneumonia-cgan"]), "size": size}
         data = load_gan_data(recipe, shared, data_dir() / "training" / name, seed=0)  # the training run's cache
         x, y = data["train"]

@@ -16,16 +16,16 @@ class ClassifierTester(BaseModelTester):
     def test_card_states_classifier_contract(self, spec: ModelSpec) -> None:
         card = spec.card
         assert spec.task == "classification"
-        assert card["calibration"]["temperature"] > 0
-        assert 0 < card["threshold"]["value"] < 1 and card["threshold"]["rule"]
-        assert "training_resolution" in spec.preprocessing
-        assert card["label_mapping"]["dataset_label_of_class"] in ([0, 1], [1, 0])
-        ece = card["calibration"]["ece_validation"]
+        assert card.temperature > 0
+        assert 0 < spec.threshold < 1 and card.notes["threshold_rule"]
+        assert spec.preprocessing.window == "dicom-8bit-percentile" and "training_resolution" in card.notes
+        assert card.dataset_label_of_class in ((0, 1), (1, 0))
+        ece = card.sections["calibration"]["ece_validation"]
         assert {"before", "after"} <= set(ece)
-        metrics = card["metrics"]["at_threshold"]
+        metrics = card.metrics["at_threshold"]
         assert metrics["auc_95ci"][0] <= metrics["auc"] <= metrics["auc_95ci"][1]
-        assert card["ood"]["distance_threshold"] > 0 and card["ood"]["measured_rates"]["kvasir_seg_colonoscopy"]
-        assert "not for diagnosis" in card["intended_use"].lower()
+        assert card.ood.distance_threshold > 0 and card.sections["ood"]["measured_rates"]["kvasir_seg_colonoscopy"]
+        assert "not for diagnosis" in card.intended_use.lower()
 
     def test_ood_statistics_are_stored(self, spec: ModelSpec) -> None:
         from core import cache
@@ -42,5 +42,5 @@ class TestBreastUs(ClassifierTester):
     model_name = "breast-us"
 
     def test_label_mapping_malignant_is_zero(self, spec: ModelSpec) -> None:
-        assert spec.card["label_mapping"]["dataset_label_of_class"] == [1, 0]
-        assert spec.card["positive_label"] == "malignant"
+        assert spec.card.dataset_label_of_class == (1, 0)
+        assert spec.card.positive_label == "malignant"

@@ -19,7 +19,7 @@ class _Tabular(BaseModelTester):
 class _Sequence(BaseModelTester):
     def make_input(self, spec: ModelSpec, batch: int = 2) -> Any:
         generator = torch.Generator().manual_seed(0)
-        return torch.randn(batch, spec.preprocessing["length"], generator=generator)
+        return torch.randn(batch, spec.preprocessing.length, generator=generator)
 
     def check_output(self, spec: ModelSpec, inputs: Any, output: torch.Tensor) -> None:
         assert output.shape == (inputs.shape[0], len(spec.labels))

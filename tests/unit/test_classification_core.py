@@ -9,7 +9,8 @@ import torch
 from core.classification import augment, calibration, explain, metrics
 from core.classification.inference import colourfulness, resize01, to_gray01
 from core.errors import InputError
-from core.training.classification import cxr_patient_key, one_cycle_lr, patient_split
+from core.classification.data import cxr_patient_key, patient_split
+from core.classification.training import one_cycle_lr
 
 
 def _overconfident(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -37,7 +37,7 @@ def test_evaluate_cli_on_validation_equals_library_call(breast_val, shared_data)
     cli = _run_cli(["evaluate", "classification", "--model", "breast-us", "--npz", str(npz), "--split", "val"])
     library = evaluate_arrays("breast-us", images, labels)
     assert {k: cli[k] for k in ("model", "auc", "acc", "n")} == {k: library[k] for k in ("model", "auc", "acc", "n")}
-    card = get_spec("breast-us").card["metrics"]["at_threshold"]
+    card = get_spec("breast-us").card.metrics["at_threshold"]
     assert cli["n"] == 78
     assert cli["auc"] == pytest.approx(card["auc"], abs=1e-3) and cli["acc"] == pytest.approx(card["acc"], abs=1e-3)
 
@@ -53,14 +53,14 @@ def pneumonia_val(shared_data) -> tuple[list[np.ndarray], np.ndarray]:
     """The pneumonia model's validation split (patients held out of training), 829 images."""
     from PIL import Image
 
-    from core.training.classification import cxr_validation_files
+    from core.classification.data import cxr_validation_files
 
     files, labels = cxr_validation_files(shared_data / "cxr_pneumonia" / "train")
     return [np.asarray(Image.open(f)) for f in files], labels
 
 
 def test_pneumonia_validation_split_matches_card(pneumonia_val) -> None:
-    split = get_spec("pneumonia-cxr").card["split"]
+    split = get_spec("pneumonia-cxr").card.split
     assert len(pneumonia_val[1]) == split["n_val"]
     assert np.bincount(pneumonia_val[1]).tolist() == split["val_class_counts"]
 
@@ -75,11 +75,11 @@ def test_temperature_lowers_ece_on_validation(pneumonia_val) -> None:
     batch, _ = prepare(images, spec)
     with torch.no_grad():
         logits = model(batch).double().numpy()
-    t = spec.card["calibration"]["temperature"]
+    t = spec.card.temperature
     before = calibration.expected_calibration_error(calibration.softmax_positive(logits, 1.0), truth)
     after = calibration.expected_calibration_error(calibration.softmax_positive(logits, t), truth)
     assert after < before
-    recorded = spec.card["calibration"]["ece_validation"]
+    recorded = spec.card.sections["calibration"]["ece_validation"]
     assert before == pytest.approx(recorded["before"], abs=2e-3) and after == pytest.approx(recorded["after"], abs=2e-3)
     assert np.allclose(calibration.softmax_positive(logits[:64], t), batch_probs("pneumonia-cxr", images[:64]))
 
@@ -94,7 +94,7 @@ def test_temperature_is_the_nll_optimum_on_breast_validation(breast_val) -> None
     with torch.no_grad():
         logits = cache.get_model("breast-us", "cpu")(batch).double().numpy()
     truth = 1 - labels
-    t = spec.card["calibration"]["temperature"]
+    t = spec.card.temperature
     fitted = calibration.nll(calibration.softmax_positive(logits, t), truth)
     assert fitted <= calibration.nll(calibration.softmax_positive(logits, 1.0), truth) + 1e-9
     assert fitted <= calibration.nll(calibration.softmax_positive(logits, t * 1.2), truth) + 1e-9

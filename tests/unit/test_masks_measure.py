@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from core.masks.measure import lung_summary, measure, measure_label
+from core.masks.measure import measure, measure_label
+from core.segmentation.severity import lung_summary
 from core.masks.overlay import compose, resize_mask
 
 

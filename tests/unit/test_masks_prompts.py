@@ -27,10 +27,10 @@ def fake_model(monkeypatch):
     """A registered-looking segmentation model name; nothing is loaded or run."""
     import core.cache
     import core.registry
-    from core.registry import ModelSpec
+    from core.registry import Card, ModelSpec, Preprocessing
 
-    spec = ModelSpec(name="fake-seg", task="segmentation", labels=("background", "other"),
-                     preprocessing={"threshold": 0.5})
+    spec = ModelSpec(card=Card(name="fake-seg", task="segmentation", architecture="monai_unet", arch_args={},
+                               labels=("background", "other"), preprocessing=Preprocessing(threshold=0.5)))
     monkeypatch.setattr(core.registry, "get_spec", lambda name: spec)
     monkeypatch.setattr(core.registry, "list_models", lambda task=None: [spec])
     monkeypatch.setattr(core.cache, "get_model", lambda name, device=None: None)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from core.registry import Preprocessing
 from core.errors import InputError
 from core.segmentation.inference import predict_proba, threshold_and_clean
 from core.segmentation.metrics import dice_iou
@@ -13,7 +14,7 @@ from core.segmentation.postprocess import postprocess
 from core.segmentation.preprocess import prepare, prepare_mask, to_channels
 from core.segmentation.severity import severity_from_masks
 
-PRE = {"size": [32, 32], "channels": 1, "normalisation": "percentile", "percentiles": [0, 100], "threshold": 0.5}
+PRE = Preprocessing(size=(32, 32), channels=1, normalisation="percentile", percentiles=(0.0, 100.0), threshold=0.5)
 
 
 class BrightIsForeground(torch.nn.Module):
@@ -109,8 +110,8 @@ def test_components_postprocess_drops_specks_but_keeps_clicked_ones() -> None:
 
 def test_threshold_and_clean_uses_card_threshold() -> None:
     prob = np.full((10, 10), 0.6, np.float32)
-    assert threshold_and_clean(prob, {"threshold": 0.5}).all()
-    assert not threshold_and_clean(prob, {"threshold": 0.7}).any()
+    assert threshold_and_clean(prob, Preprocessing(threshold=0.5)).all()
+    assert not threshold_and_clean(prob, Preprocessing(threshold=0.7)).any()
 
 
 # ---------------------------------------------------------------- metrics

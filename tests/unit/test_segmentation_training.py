@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.training.segmentation import RECIPES, make_split, preprocessing_of
+from core.segmentation.data import RECIPES, make_split, preprocessing_of
 
 
 def test_split_is_seeded_disjoint_and_complete(shared_data: Path) -> None:
@@ -36,9 +36,9 @@ def test_committed_cards_record_the_split_the_code_makes(shared_data: Path) -> N
             spec = get_spec(name)
         except KeyError:
             pytest.skip(f"{name} not trained yet")
-        for source in spec.card["data"]["sources"]:
-            split = make_split(shared_data / "seg" / source["dataset"], 0.2, seed=spec.card["training"]["seed"])
-            assert spec.card["split"][source["dataset"]]["val"] == split["val"], name
+        for source in spec.card.data["sources"]:
+            split = make_split(shared_data / "seg" / source["dataset"], 0.2, seed=spec.card.training["seed"])
+            assert spec.card.split[source["dataset"]]["val"] == split["val"], name
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
@@ -71,7 +71,7 @@ def _tiny_polyp_set(root: Path, n: int = 10) -> Path:
 def test_continuing_a_model_only_keeps_a_better_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``--init-from NAME`` on NAME itself: the stage starts from the saved weights' validation Dice;
     without a gain weights and card stay as they were, with one the card chains both commands."""
-    from core.training import segmentation as seg
+    from core.segmentation import training as seg
 
     data = _tiny_polyp_set(tmp_path / "data")
     out = tmp_path / "models" / "polyp-endoscopy"

@@ -13,7 +13,7 @@ from PIL import Image
 
 from core.errors import InputError
 from core.synthesis import augment as aug
-from core.synthesis import export
+from core.export import samples as export
 from core.synthesis.generate import grid, latents, resolve_label, sample
 from tests.unit.test_synthesis_helpers import write_tiny_generator
 

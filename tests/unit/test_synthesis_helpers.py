@@ -14,7 +14,7 @@ def write_tiny_generator(folder: Path, name: str = "tiny-cgan", size: int = 16, 
     from safetensors.torch import save_file
 
     from models.gan_nets import CondGenerator
-    from core.training.gan import standing_stats
+    from core.synthesis.training import standing_stats
 
     torch.manual_seed(0)
     args = {"img_size": size, "n_classes": len(labels), "z_dim": 16, "channels": [16, 8, 8], "embed_dim": 4}

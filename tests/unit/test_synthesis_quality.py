@@ -59,9 +59,10 @@ def write_tiny_classifier(folder, name="tiny-clf", mapping=(0, 1), size=16):
     (folder / name).mkdir(parents=True)
     save_file(model.state_dict(), str(folder / name / "model.safetensors"))
     card = {"name": name, "task": "classification", "description": "random", "architecture": {"name": "classifier_resnet", "args": args},
-            "weights": "model.safetensors", "preprocessing": {"size": [size, size], "channels": 1, "mean": 0.5, "std": 0.25},
+            "weights": "model.safetensors", "preprocessing": {"size": [size, size], "channels": 1, "mean": 0.5, "std": 0.25, "threshold": 0.5,
+                              "window": "dicom-8bit-percentile", "normalisation": "mean-std"},
             "labels": ["a", "b"], "label_mapping": {"dataset_label_of_class": list(mapping)},
-            "threshold": {"value": 0.5}, "data": "none", "metrics": {"none": 0}, "command": "test"}
+            "data": "none", "metrics": {"none": 0}, "command": "test"}
     (folder / name / "card.json").write_text(json.dumps(card))
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.training.augmentation_study import effects, run_study, stratified_subset, table_markdown
-from core.training.gan import GanConfig, GanTrainer, diff_augment, run_loop
+from core.synthesis.study import effects, run_study, stratified_subset, table_markdown
+from core.synthesis.training import GanConfig, GanTrainer, diff_augment, run_loop
 
 TINY = GanConfig(g_args={"img_size": 16, "n_classes": 2, "z_dim": 8, "channels": [16, 8, 8], "embed_dim": 4},
                  d_args={"n_classes": 2, "channels": [8, 16]}, labels=["a", "b"], batch_size=8)

@@ -24,25 +24,25 @@ DISCLAIMER = "Research use only — not for diagnosis."
 def _card(spec: Any) -> None:
     """The model card: what it does, its data, measured metrics, intended use."""
     card = spec.card
-    st.caption(f"{card.get('description', '')}  \n**{DISCLAIMER}**")
+    st.caption(f"{card.description}  \n**{DISCLAIMER}**")
     with st.expander("Model card", expanded=False):
-        metrics = card.get("metrics", {}).get("at_threshold", {})
+        metrics = card.metrics.get("at_threshold", {})
         cols = st.columns(4)
         cols[0].metric("Validation AUC", f"{metrics.get('auc', float('nan')):.3f}",
                        help="95% bootstrap interval: {}".format(metrics.get("auc_95ci")))
         cols[1].metric("Validation accuracy", f"{metrics.get('acc', float('nan')):.3f}",
                        help="95% bootstrap interval: {}".format(metrics.get("acc_95ci")))
-        cols[2].metric("Threshold", f"{card.get('threshold', {}).get('value', 0.5):.3f}")
-        cols[3].metric("Temperature", f"{card.get('calibration', {}).get('temperature', 1.0):.2f}")
+        cols[2].metric("Threshold", f"{spec.threshold:.3f}")
+        cols[3].metric("Temperature", f"{card.temperature:.2f}")
         st.markdown(
-            f"**Input:** {spec.preprocessing.get('training_resolution', spec.preprocessing.get('size'))}  \n"
-            f"**Labels:** {card.get('label_mapping', {}).get('note', ', '.join(spec.labels))}  \n"
-            f"**Threshold rule:** {card.get('threshold', {}).get('rule', '')}  \n"
-            f"**Low-confidence rule:** {card.get('uncertainty', {}).get('rule', '')}  \n"
-            f"**OOD rule:** {card.get('ood', {}).get('rule', '')}  \n"
-            f"**Intended use:** {card.get('intended_use', DISCLAIMER)}"
+            f"**Input:** {card.notes.get('training_resolution', spec.preprocessing.size)}  \n"
+            f"**Labels:** {card.notes.get('label_mapping', ', '.join(spec.labels))}  \n"
+            f"**Threshold rule:** {card.notes.get('threshold_rule', '')}  \n"
+            f"**Low-confidence rule:** {card.notes.get('uncertainty_rule', '')}  \n"
+            f"**OOD rule:** {card.notes.get('ood_rule', '')}  \n"
+            f"**Intended use:** {card.intended_use or DISCLAIMER}"
         )
-        st.json({k: card.get(k) for k in ("data", "split", "metrics", "calibration", "ood", "training", "command")},
+        st.json({"data": card.data, "split": card.split, "metrics": card.metrics, "calibration": card.sections.get("calibration"), "ood": card.sections.get("ood"), "training": card.training, "command": card.command},
                 expanded=False)
 
 
@@ -102,7 +102,7 @@ def _single(spec: Any) -> None:
         state = {"sig": sig, "prediction": prediction, "display": display, "maps": {}, "name": name}
         st.session_state[KEY + "single"] = state
     prediction = state["prediction"]
-    positive = spec.card.get("positive_label", spec.labels[1] if spec.labels else "positive")
+    positive = spec.card.positive_label or (spec.labels[1] if spec.labels else "positive")
 
     left, right = st.columns([1, 1])
     with left:
@@ -141,7 +141,7 @@ def _explanation(spec: Any, image: Any, state: dict[str, Any]) -> None:
             batch = batch.to(next(model.parameters()).device)
             state["maps"][method] = explain.explain(model, batch, method)[0]
     overlay = explain.overlay(state["display"], state["maps"][method], opacity)
-    st.image(overlay, caption=f"{method} for '{spec.card.get('positive_label', 'positive')}' (red = more evidence)",
+    st.image(overlay, caption=f"{method} for '{spec.card.positive_label or 'positive'}' (red = more evidence)",
              width="stretch")
 
 
@@ -199,7 +199,7 @@ def render() -> None:
         return
     names = [s.name for s in specs]
     name = st.selectbox("Model", names, key=KEY + "model",
-                        format_func=lambda n: f"{n} — {next(s for s in specs if s.name == n).card.get('positive_label', '')}")
+                        format_func=lambda n: f"{n} — {next(s for s in specs if s.name == n).card.positive_label}")
     spec = next(s for s in specs if s.name == name)
     _card(spec)
     single, many = st.tabs(["Single image", "Batch"])

@@ -17,9 +17,10 @@ import streamlit as st
 from core import registry
 from core.errors import InputError, MedLensError
 from core.synthesis import augment as aug
-from core.synthesis import export, jobs, quality
+from core.export import samples as export
+from core.synthesis import jobs, quality
 from core.synthesis.generate import ALL, DEFAULT_GENERATOR, Samples, generators, sample
-from core.training.augmentation_study import effects
+from core.synthesis.study import effects
 from core.ui.errors import user_errors
 
 SAMPLES = "gan.samples"
@@ -36,7 +37,7 @@ def upscale(image: np.ndarray, min_side: int = 112) -> np.ndarray:
 
 def _spec_label(name: str) -> str:
     spec = registry.get_spec(name)
-    size = spec.preprocessing.get("size", ["?"])[0]
+    size = (spec.preprocessing.size or ("?",))[0]
     where = "your model" if spec.card_path and jobs.user_models_dir() in spec.card_path.parents else "MedLens"
     return f"{name} ({size} px, {', '.join(spec.labels)}; {where})"
 
@@ -93,7 +94,7 @@ def run_sampling(request: dict[str, Any]) -> None:
 def gallery(samples: Samples, distances: np.ndarray | None, columns: int = 6) -> None:
     """The samples in a grid, captioned with class and nearest-training distance."""
     spec = registry.get_spec(samples.model)
-    mem = spec.card.get("metrics", {}).get("memorisation", {}) if isinstance(spec.card.get("metrics"), dict) else {}
+    mem = spec.card.metrics.get("memorisation", {})
     threshold = mem.get("near_copy_threshold")
     if distances is None:
         st.caption("Nearest-real distance unavailable: this generator's training images are not on this machine.")
@@ -297,7 +298,7 @@ def study_figure(study: dict[str, Any]) -> go.Figure:
 
 def quality_panel(model: str) -> None:
     spec = registry.get_spec(model)
-    metrics = spec.card.get("metrics", {})
+    metrics = spec.card.metrics
     st.subheader("Sample quality")
     if "frechet_distance" not in metrics:
         st.info(metrics.get("status", "Not measured for this generator."))
@@ -324,7 +325,7 @@ def quality_panel(model: str) -> None:
                     f"{mem['real_val_median']:.3f}); {mem['near_copies']} of {mem['n']} samples below the near-copy "
                     f"threshold {mem['near_copy_threshold']:.3f}.")
         st.caption(metrics.get("feature_space", ""))
-    study = spec.card.get("augmentation_study")
+    study = spec.card.sections.get("augmentation_study")
     st.subheader("Does it help a classifier?")
     if not study:
         st.info("The augmentation study has not been run for this generator yet: "
@@ -347,5 +348,5 @@ def card_expander(model: str) -> None:
     spec = registry.get_spec(model)
     with st.expander("Model card"):
         card = {k: v for k, v in spec.card.items() if k not in ("training",)}
-        card["training"] = {k: v for k, v in spec.card.get("training", {}).items() if k != "loss_history"}
+        card["training"] = {k: v for k, v in spec.card.training.items() if k != "loss_history"}
         st.code(json.dumps(card, indent=2, default=str)[:20000], language="json")

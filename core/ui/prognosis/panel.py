@@ -31,7 +31,7 @@ def _pick_model(task: str, key: str) -> ModelSpec | None:
     names = [s.name for s in specs]
     name = st.selectbox("Model", names, key=f"{key}_model") if len(names) > 1 else names[0]
     spec = next(s for s in specs if s.name == name)
-    st.caption(spec.card.get("description", ""))
+    st.caption(spec.card.description)
     return spec
 
 
@@ -64,7 +64,7 @@ def _form_columns(fields: tuple[Field, ...], key: str, stats: dict[str, Any], de
 
 
 def _field_labels(spec: ModelSpec) -> dict[str, str]:
-    return {f.name: f.label or f.name for f in Encoder.from_json(spec.preprocessing["encoder"]).schema.fields}
+    return {f.name: f.label or f.name for f in Encoder.from_json(spec.preprocessing.encoder).schema.fields}
 
 
 def _labelled(values: dict[str, float], labels: dict[str, str]) -> dict[str, float]:
@@ -105,10 +105,10 @@ def render_survival() -> None:
     spec = _pick_model("survival", "surv")
     if spec is None:
         return
-    encoder = Encoder.from_json(spec.preprocessing["encoder"])
-    stats = spec.preprocessing.get("field_stats", {})
+    encoder = Encoder.from_json(spec.preprocessing.encoder)
+    stats = dict(spec.preprocessing.field_stats)
     with st.form("survival_form"):
-        values = _form_columns(encoder.schema.fields, "surv", stats, spec.preprocessing.get("reference", {}))
+        values = _form_columns(encoder.schema.fields, "surv", stats, dict(spec.preprocessing.reference))
         submitted = st.form_submit_button("Predict survival", type="primary")
     if submitted:
         st.session_state.pop(STATE + "survival", None)
@@ -166,7 +166,7 @@ def _show_survival(result: dict[str, Any]) -> None:
 
 
 def _survival_metrics(spec: ModelSpec) -> None:
-    metrics = spec.card.get("metrics", {})
+    metrics = spec.card.metrics
     rows = []
     for key, report in metrics.items():
         if not isinstance(report, dict) or "deepsurv" not in report:
@@ -179,7 +179,7 @@ def _survival_metrics(spec: ModelSpec) -> None:
                              "folds x seeds": f"{report['cv']} x {len(report['seeds'])}"})
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption(spec.card.get("metric_notes", ""))
+    st.caption(spec.card.sections.get("metric_notes", ""))
 
 
 # ---------------------------------------------------------------- stroke
@@ -190,7 +190,7 @@ def render_stroke() -> None:
     spec = _pick_model("risk", "stroke")
     if spec is None:
         return
-    encoder = Encoder.from_json(spec.preprocessing["encoder"])
+    encoder = Encoder.from_json(spec.preprocessing.encoder)
     defaults = {"gender": "Female", "age": 60.0, "hypertension": "0", "heart_disease": "0", "ever_married": "Yes",
                 "work_type": "Private", "Residence_type": "Urban", "avg_glucose_level": 100.0, "bmi": 28.0,
                 "smoking_status": "never smoked"}
@@ -218,7 +218,7 @@ def render_stroke() -> None:
 
 
 def _stroke_metrics(spec: ModelSpec) -> None:
-    metrics = spec.card.get("metrics", {})
+    metrics = spec.card.metrics
     rows = []
     for name, m in metrics.get("validation", {}).items():
         rows.append({"model": name, "val AUC": m["auc"], "AUC 95% CI": f"{m['auc_ci95'][0]:.3f}–{m['auc_ci95'][1]:.3f}",
@@ -262,7 +262,7 @@ def render_sequence() -> None:
     spec = _pick_model("sequence", "seq")
     if spec is None:
         return
-    length = int(spec.preprocessing["length"])
+    length = int(spec.preprocessing.length)
     source = st.radio("Input", ["Upload a file", "Synthetic demo beat (generated, not real data)"],
                       horizontal=True, key="seq_source")
     series, truth = None, None
@@ -279,7 +279,7 @@ def render_sequence() -> None:
                 row = int(st.number_input(f"Row (1–{len(x)})", 1, len(x), 1, key="seq_row")) - 1
             series = x[row]
             if labels is not None:
-                codes = list(spec.preprocessing["label_codes"])
+                codes = list(spec.preprocessing.label_codes)
                 code = str(labels[row])
                 truth = spec.labels[codes.index(code)] if code in codes else code
             if labels is not None and len(x) > 1 and st.button("Evaluate the whole file", key="seq_eval"):
@@ -313,10 +313,10 @@ def render_sequence() -> None:
         st.plotly_chart(fig, width="stretch", key="seq_probs")
     with st.expander("Cross-validated performance (GRU vs 1-D CNN)"):
         rows = [{"model": k, **{m: v.get(m) for m in ("acc", "acc_sd", "macro_f1", "n", "cv")}}
-                for k, v in spec.card.get("metrics", {}).items() if isinstance(v, dict)]
+                for k, v in spec.card.metrics.items() if isinstance(v, dict)]
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        st.caption(spec.card.get("split", {}).get("cv", ""))
+        st.caption(spec.card.split.get("cv", ""))
 
 
 def _saliency_figure(series: np.ndarray, sal: np.ndarray, label: str) -> go.Figure:

@@ -22,6 +22,7 @@ from core.masks import measure as measure_mod
 from core.masks import ops
 from core.masks.overlay import compose, display_base, hex_to_rgb, to_jpeg
 from core.masks.strokes import CanvasScale, apply_shapes, boxes, click_points, objects_to_shapes
+from core.segmentation.severity import lung_summary
 from core.ui.errors import user_errors
 
 TOOLS = {
@@ -211,7 +212,7 @@ def _measurements(ws: Workspace, frame: int) -> None:
                 size = f"{row['volume_ml']:g} ml" if "volume_ml" in row else f"{row['voxels']:,} voxels"
                 parts.append(f"{row['label']}: {size} over {len(row['slices'])} slice(s)")
         st.caption("Whole volume · " + (" · ".join(parts) if parts else "no mask yet"))
-    summary = measure_mod.lung_summary(masks, spacing)
+    summary = lung_summary(masks, spacing)
     if summary:
         unit = summary["area_unit"]
         fmt = "{:,.0f}" if unit == "px" else "{:,.1f}"

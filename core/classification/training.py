@@ -1,22 +1,16 @@
 """Training of the classification models (``python -m core train classification``).
 
-Recipes (``RECIPES``) hold every choice; the data come from ``../shared/data``:
-- ``pneumonia-cxr``: ``cxr_pneumonia/train`` with a validation split carved **by patient**
-  (the patient key from the file name, see that folder's README), stratified by class;
-- ``breast-us``: BreastMNIST official train / val (``medmnist/breastmnist_28.npz``); the
-  model's positive class is malignant = ``1 - label``.
-Training: AdamW with a one-cycle cosine schedule, class-balanced cross-entropy, random
-augmentation (``core.classification.augment``), an exponential moving average (EMA) of the
-weights evaluated on validation every epoch; the best EMA weights (validation AUC) and the
-last ones are checkpointed as training goes. ``finalise`` then fits the temperature, the
-threshold, the TTA and OOD rules on validation and writes ``card.json`` + ``model.safetensors``.
+Recipes and data are in ``core.classification.data``. Training: AdamW with a one-cycle cosine
+schedule, class-balanced cross-entropy, random augmentation (``core.classification.augment``), an
+exponential moving average (EMA) of the weights evaluated on validation every epoch; the best EMA
+weights (validation AUC) and the last ones are checkpointed as training goes. ``finalise`` then
+fits the temperature, the threshold, the TTA and OOD rules on validation and writes ``card.json`` +
+``model.safetensors`` (``core.trainloop.save_model``).
 """
 
 from __future__ import annotations
 
 import json
-import platform
-import re
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -24,143 +18,24 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from core.classification import calibration, metrics, ood
 from core.classification.augment import AugmentParams, augment
-from core.classification.inference import normalise, resize01, to_gray01
-
-PATIENT_PATTERNS = [
-    (re.compile(r"^(NORMAL2-IM-\d+)-"), 1),
-    (re.compile(r"^(IM-\d+)-"), 1),
-    (re.compile(r"^(person\d+)_"), 1),
-]
-
-RECIPES: dict[str, dict[str, Any]] = {
-    "breast-us": {
-        "data": "breastmnist",
-        "size": 28,
-        "architecture": "classifier_ensemble",
-        "arch_args": {
-            "n_members": 3, "in_channels": 1, "num_classes": 2, "widths": [32, 64, 128, 256],
-            "blocks": [1, 1, 1, 1], "stem_stride": 1, "max_pool": False, "small_stem": True, "dropout": 0.3,
-        },
-        "epochs": 80, "batch_size": 32, "lr": 2e-3, "weight_decay": 5e-4, "label_smoothing": 0.05,
-        "ema_decay": 0.98, "select": "last",
-        "augment": {"rotate_deg": 15, "scale": 0.15, "aspect": 0.1, "translate": 0.08, "hflip": True,
-                    "gamma": 0.3, "contrast": 0.2, "brightness": 0.08, "noise": 0.03},
-        "hflip_invariant": True,
-        "mean": 0.5, "std": 0.25,
-    },
-    "pneumonia-cxr": {
-        "data": "cxr",
-        "size": 128,
-        "architecture": "classifier_resnet",
-        "arch_args": {
-            "in_channels": 1, "num_classes": 2, "widths": [32, 64, 128, 256], "blocks": [1, 1, 1, 1],
-            "stem_stride": 2, "max_pool": True, "small_stem": False, "dropout": 0.2,
-        },
-        "epochs": 60, "batch_size": 32, "lr": 2e-3, "weight_decay": 5e-4, "label_smoothing": 0.05,
-        "ema_decay": 0.995, "select": "best", "val_fraction": 0.15,
-        "augment": {"rotate_deg": 10, "scale": 0.15, "aspect": 0.15, "translate": 0.08, "hflip": False,
-                    "gamma": 0.35, "contrast": 0.25, "brightness": 0.08, "lowres_p": 0.2, "noise": 0.03},
-        "hflip_invariant": False,
-        "mean": 0.5, "std": 0.25,
-    },
-}
+from core.classification.data import RECIPES, load_data
+from core.classification.inference import normalise
+from core.classification.metrics import auc
+from core.classification.report import measure_ood, measure_tta
+from core.registry import ModelSpec, Preprocessing, parse_card
+from core.trainloop import hardware, save_model, write_card
+from models.architectures import build_architecture
+from models.classification_nets import ClassifierResNet
 
 
-def cxr_patient_key(file_name: str) -> str:
-    """Patient key of a Kermany chest X-ray file name (README of cxr_pneumonia)."""
-    stem = Path(file_name).name
-    for pattern, group in PATIENT_PATTERNS:
-        match = pattern.match(stem)
-        if match:
-            return match.group(group)
-    return Path(stem).stem  # unknown pattern: the image is its own patient
-
-
-def patient_split(keys: list[str], labels: np.ndarray, val_fraction: float, seed: int) -> np.ndarray:
-    """Boolean validation mask: whole patients, ``val_fraction`` of the patients of each class."""
-    rng = np.random.default_rng(seed)
-    keys_arr = np.asarray(keys)
-    val = np.zeros(len(keys), dtype=bool)
-    for cls in np.unique(labels):
-        patients = np.unique(keys_arr[labels == cls])
-        chosen = rng.choice(patients, size=int(round(val_fraction * len(patients))), replace=False)
-        val |= np.isin(keys_arr, chosen) & (labels == cls)
-    return val
-
-
-def load_image_file(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as img:
-        return np.asarray(img.convert("L"))
-
-
-def cxr_files(root: Path) -> tuple[list[Path], np.ndarray]:
-    """The images of ``root/{NORMAL,PNEUMONIA}`` in training order, and their labels (1 = pneumonia)."""
-    files = sorted((root / "NORMAL").glob("*.jpeg")) + sorted((root / "PNEUMONIA").glob("*.jpeg"))
-    return files, np.array([int(f.parent.name == "PNEUMONIA") for f in files])
-
-
-def cxr_validation_files(root: Path, name: str = "pneumonia-cxr", seed: int = 0) -> tuple[list[Path], np.ndarray]:
-    """The validation images (and labels) of a recipe's patient split, without loading pixels."""
-    files, labels = cxr_files(root)
-    val = patient_split([cxr_patient_key(f.name) for f in files], labels, RECIPES[name]["val_fraction"], seed)
-    return [f for f, v in zip(files, val) if v], labels[val]
-
-
-def load_cxr(root: Path, size: int, cache: Path | None = None) -> dict[str, Any]:
-    """All images of ``root/{NORMAL,PNEUMONIA}`` as [0, 1] arrays at ``size`` (cached as .npy)."""
-    files, labels = cxr_files(root)
-    cache_file = cache / f"cxr_{size}.npy" if cache else None
-    if cache_file and cache_file.exists():
-        images = np.load(cache_file)
-    else:
-        images = np.stack([resize01(to_gray01(load_image_file(f)).pixels, (size, size)) for f in files]).astype(np.float32)
-        if cache_file:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            np.save(cache_file, images)
-    return {"images": images, "labels": labels, "files": [f"{f.parent.name}/{f.name}" for f in files]}
-
-
-def load_breast(npz: Path, size: int) -> dict[str, Any]:
-    data = np.load(npz)
-    out = {}
-    for split in ("train", "val"):
-        imgs = np.stack([resize01(to_gray01(im).pixels, (size, size)) for im in data[f"{split}_images"]])
-        out[split] = (imgs.astype(np.float32), 1 - data[f"{split}_labels"].ravel().astype(int))
-    return out
-
-
-def load_data(recipe: dict[str, Any], shared: Path, workdir: Path, seed: int) -> dict[str, Any]:
-    """Train/val arrays (N, S, S) in [0, 1] and model-class labels, plus split facts."""
-    size = recipe["size"]
-    if recipe["data"] == "breastmnist":
-        npz = shared / "medmnist" / "breastmnist_28.npz"
-        parts = load_breast(npz, size)
-        return {
-            "train": parts["train"], "val": parts["val"],
-            "split": {"kind": "official BreastMNIST train / val", "n_train": len(parts["train"][1]),
-                      "n_val": len(parts["val"][1])},
-            "data": {"source": "medmnist/breastmnist_28.npz (MedMNIST v2, 28 px)", "positive": "malignant = 1 - label"},
-        }
-    root = shared / "cxr_pneumonia" / "train"
-    cxr = load_cxr(root, size, workdir)
-    keys = [cxr_patient_key(f) for f in cxr["files"]]
-    val = patient_split(keys, cxr["labels"], recipe["val_fraction"], seed)
-    n_pat_val = len(set(np.asarray(keys)[val]))
-    return {
-        "train": (cxr["images"][~val], cxr["labels"][~val]),
-        "val": (cxr["images"][val], cxr["labels"][val]),
-        "val_files": [f for f, v in zip(cxr["files"], val) if v],
-        "split": {
-            "kind": f"by patient (key from file name), {recipe['val_fraction']:.0%} of each class's patients, seed {seed}",
-            "n_train": int((~val).sum()), "n_val": int(val.sum()), "n_val_patients": n_pat_val,
-            "n_patients": len(set(keys)), "val_class_counts": [int(((cxr['labels'] == c) & val).sum()) for c in (0, 1)],
-        },
-        "data": {"source": "cxr_pneumonia/train (Kermany 2018, 224 px squashed)", "positive": "PNEUMONIA"},
-    }
+def input_norm(recipe: dict[str, Any]) -> Preprocessing:
+    """The recipe's input normalisation (``(x - mean) / std``) as the card will state it."""
+    return Preprocessing(normalisation="mean-std", mean=float(recipe["mean"]), std=float(recipe["std"]))
 
 
 def _predict(model: torch.nn.Module, x01: np.ndarray, recipe: dict[str, Any], batch: int = 256) -> np.ndarray:
@@ -168,7 +43,7 @@ def _predict(model: torch.nn.Module, x01: np.ndarray, recipe: dict[str, Any], ba
     out = []
     with torch.no_grad():
         for start in range(0, len(x01), batch):
-            xb = normalise(torch.from_numpy(x01[start : start + batch])[:, None], recipe)
+            xb = normalise(torch.from_numpy(x01[start : start + batch])[:, None], input_norm(recipe))
             out.append(model(xb).double().numpy())
     return np.concatenate(out)
 
@@ -186,12 +61,6 @@ def train_member(
     tag: str, log: Callable[[dict], None],
 ) -> dict[str, torch.Tensor]:
     """Train one ClassifierResNet; returns the selected EMA state dict (best or last)."""
-    from safetensors.torch import save_file
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-    from core.classification.metrics import auc
-    from models.classification_nets import ClassifierResNet
-
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     model = ClassifierResNet(**member_args)
@@ -217,6 +86,7 @@ def train_member(
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe["lr"], total_steps=total_steps, pct_start=0.15)
 
     params = AugmentParams(**recipe["augment"])
+    norm = input_norm(recipe)
     x_train_t, y_train_t = torch.from_numpy(x_train)[:, None], torch.from_numpy(y_train).long()
     best = (-1.0, float("inf"))
     step_count, epochs_done = 0, 0
@@ -234,7 +104,7 @@ def train_member(
                     group["lr"] = one_cycle_lr(recipe["lr"], min(1.0, progress(step_count)))
             step_count += 1
             idx = order[step * recipe["batch_size"] : (step + 1) * recipe["batch_size"]]
-            xb = normalise(augment(x_train_t[idx], params, generator), recipe)
+            xb = normalise(augment(x_train_t[idx], params, generator), norm)
             loss = F.cross_entropy(model(xb), y_train_t[idx], weight=class_weight, label_smoothing=recipe["label_smoothing"])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -254,16 +124,12 @@ def train_member(
             save_file(state, str(workdir / f"{tag}_best.safetensors"))
         log({"member": tag, "epoch": epoch + 1, "progress": round(min(1.0, progress(step_count)), 3), "train_loss": round(total / len(y_train), 4), "val_loss": round(val_loss, 4),
              "val_auc": round(val_auc, 4), "best": improved, "seconds": round(time.time() - start, 1)})
-    from safetensors.torch import load_file
-
     data.setdefault("epochs_run", []).append(epochs_done)
     return load_file(str(workdir / f"{tag}_{recipe['select']}.safetensors"))
 
 
 def assemble(recipe: dict[str, Any], members: list[dict[str, torch.Tensor]]) -> torch.nn.Module:
     """Build the card's architecture and fill it with the trained member weights."""
-    from models.architectures import build_architecture
-
     model = build_architecture(recipe["architecture"], **recipe["arch_args"])
     targets = list(model.members) if recipe["architecture"] == "classifier_ensemble" else [model]
     for target, state in zip(targets, members):
@@ -300,8 +166,6 @@ def train(name: str, shared: Path, out_dir: Path, workdir: Path, seed: int = 0, 
     log({"data": data["split"], "load_seconds": round(time.time() - t0, 1)})
     n_members = recipe["arch_args"].get("n_members", 1)
     if finalise_only:
-        from safetensors.torch import load_file
-
         paths = [workdir / f"m{i}_{recipe['select']}.safetensors" for i in range(n_members)]
         missing = [p.name for p in paths if not p.exists()]
         if missing:
@@ -324,18 +188,13 @@ def train(name: str, shared: Path, out_dir: Path, workdir: Path, seed: int = 0, 
 def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: dict[str, Any], shared: Path,
              out_dir: Path, wall_seconds: float, seed: int, command: str, log: Callable[[dict], None] = print) -> dict[str, Any]:
     """Fit temperature, threshold, TTA/OOD rules on validation; write weights and card."""
-    from safetensors.torch import save_file
-
-    from core.classification import calibration, metrics, ood
-    from core.classification.report import measure_ood, measure_tta
-
     x_val, y_val = data["val"]
     x_train, _ = data["train"]
     # OOD statistics from the training images' features.
     feats = []
     with torch.no_grad():
         for start in range(0, len(x_train), 256):
-            xb = normalise(torch.from_numpy(x_train[start : start + 256])[:, None], recipe)
+            xb = normalise(torch.from_numpy(x_train[start : start + 256])[:, None], input_norm(recipe))
             feats.append(model.embed(xb).double().numpy())
     mean, precision = ood.fit_statistics(np.concatenate(feats))
     model.ood_mean.copy_(torch.from_numpy(mean).float())
@@ -362,6 +221,8 @@ def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: di
     card: dict[str, Any] = {
         "name": name,
         "task": "classification",
+        "modality": "DX" if name == "pneumonia-cxr" else "US",
+        "body_part": "CHEST" if name == "pneumonia-cxr" else "BREAST",
         "description": (
             "Pneumonia vs normal on paediatric chest X-rays; outputs calibrated P(pneumonia)."
             if name == "pneumonia-cxr"
@@ -372,37 +233,42 @@ def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: di
         "preprocessing": {
             "size": [recipe["size"], recipe["size"]],
             "channels": 1,
+            "window": "dicom-8bit-percentile",
+            "percentiles": [0.5, 99.5],
+            "normalisation": "mean-std",
+            "mean": recipe["mean"],
+            "std": recipe["std"],
+            "hflip_invariant": recipe["hflip_invariant"],
+            "threshold": float(threshold),
+        },
+        "notes": {
             "training_resolution": (
                 f"{recipe['size']} x {recipe['size']} px: the 224 px source images (already squashed from landscape "
                 f"originals) squashed again to {recipe['size']} px square; any input is squashed the same way"
                 if name == "pneumonia-cxr" else "28 x 28 px (BreastMNIST as distributed); any input is squashed to 28 px"
             ),
             "grayscale": "ITU-R 601 luma for colour inputs",
-            "window": "the DICOM window when present, else /255 for 8-bit data, else the 0.5-99.5 percentile range -> [0, 1]",
             "resize": "squash to size (no aspect preservation), bilinear with antialiasing",
-            "mean": recipe["mean"],
-            "std": recipe["std"],
-            "hflip_invariant": recipe["hflip_invariant"],
+            "window": "the DICOM window when present, else /255 for 8-bit data, else the 0.5-99.5 percentile range -> [0, 1]",
+            "threshold_rule": "maximises Youden's J (sensitivity + specificity - 1) of the calibrated probability on "
+                              "validation; independent of the validation class balance, so robust to the shifted test balance",
+            "uncertainty_rule": "low confidence when the 5th-95th percentile interval of the calibrated probability over "
+                                "16 TTA views contains the threshold",
+            "label_mapping": ("model class 1 = pneumonia = dataset label 1 (PneumoniaMNIST) = folder PNEUMONIA"
+                              if name == "pneumonia-cxr" else
+                              "BreastMNIST codes 0 = malignant, 1 = normal/benign; the model's positive class (index 1) is "
+                              "malignant, i.e. model class = 1 - label, and predictions are reported back as label = 1 - class"),
         },
         "labels": labels,
         "positive_label": labels[1],
         "label_mapping": (
-            {"dataset_label_of_class": [0, 1], "folder_of_class": ["NORMAL", "PNEUMONIA"],
-             "note": "model class 1 = pneumonia = dataset label 1 (PneumoniaMNIST) = folder PNEUMONIA"}
-            if name == "pneumonia-cxr" else
-            {"dataset_label_of_class": [1, 0],
-             "note": "BreastMNIST codes 0 = malignant, 1 = normal/benign; the model's positive class (index 1) is "
-                     "malignant, i.e. model class = 1 - label, and predictions are reported back as label = 1 - class"}
+            {"dataset_label_of_class": [0, 1], "folder_of_class": ["NORMAL", "PNEUMONIA"]}
+            if name == "pneumonia-cxr" else {"dataset_label_of_class": [1, 0]}
         ),
         "data": data["data"],
         "split": data["split"],
         "calibration": {"method": "temperature scaling fitted on validation (NLL, LBFGS)", "temperature": float(temperature),
                         "ece_validation": ece},
-        "threshold": {
-            "value": float(threshold),
-            "rule": "maximises Youden's J (sensitivity + specificity - 1) of the calibrated probability on validation; "
-                    "independent of the validation class balance, so robust to the shifted test balance",
-        },
         "metrics": {
             "split": "validation",
             "at_threshold": summary,
@@ -419,28 +285,23 @@ def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: di
                 None if recipe.get("max_minutes") else [recipe["epochs"]] * recipe["arch_args"].get("n_members", 1)),
             "augmentation": recipe["augment"], "seed": seed, "init": "random (no pretrained weights)",
             "wall_time_s": round(wall_seconds, 1),
-            "hardware": f"CPU only, 1 torch thread ({platform.processor() or platform.machine()}), shared 2-core machine",
+            "hardware": hardware(),
         },
         "command": command,
         "intended_use": "Research and teaching use only, not for diagnosis.",
     }
-    from core.registry import parse_card
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out_dir / "model.safetensors"))
-    (out_dir / "card.json").write_text(json.dumps(card, indent=2))
+    save_model(out_dir, model, card)
     spec = parse_card(out_dir / "card.json")
     card["ood"].update(measure_ood(model, spec, data, shared))
+    card["notes"]["ood_rule"] = card["ood"].pop("rule")
     spec = parse_card_with(out_dir, card)
     card["uncertainty"].update(measure_tta(model, spec, x_val, y_val))
-    card["uncertainty"]["rule"] = "low confidence when the 5th-95th percentile interval of the calibrated probability over 16 TTA views contains the threshold"
-    (out_dir / "card.json").write_text(json.dumps(card, indent=2))
+    write_card(out_dir, card)
     log({"card": str(out_dir / "card.json"), "metrics": card["metrics"], "ece": ece, "ood": card["ood"]})
     return card
 
 
-def parse_card_with(out_dir: Path, card: dict[str, Any]):
-    from core.registry import parse_card
-
-    (out_dir / "card.json").write_text(json.dumps(card, indent=2))
+def parse_card_with(out_dir: Path, card: dict[str, Any]) -> ModelSpec:
+    """Write ``card`` (atomically) and return it parsed."""
+    write_card(out_dir, card)
     return parse_card(out_dir / "card.json")

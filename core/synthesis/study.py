@@ -19,6 +19,7 @@ the benefit for label-scarce training, not a fair semi-supervised comparison.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -26,6 +27,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from core.classification.augment import AugmentParams, augment
+from core.classification.metrics import auc
+from core.trainloop import write_card
+from models.classification_nets import ClassifierResNet
 
 ARMS = ("real", "classic", "gan", "gan+classic")
 DEFAULT_ARMS = ("real", "classic", "gan")
@@ -49,10 +55,6 @@ def stratified_subset(labels: np.ndarray, fraction: float, seed: int, minimum: i
 def train_and_score(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, seed: int, steps: int,
                     batch_size: int, classic: bool, net_args: dict[str, Any] | None = None, lr: float = 2e-3) -> dict[str, float]:
     """Train the study classifier on [0, 1] images ``x`` for ``steps``; AUC and accuracy on validation."""
-    from core.classification.augment import AugmentParams, augment
-    from core.classification.metrics import auc
-    from models.classification_nets import ClassifierResNet
-
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = ClassifierResNet(**(net_args or STUDY_NET))
@@ -173,9 +175,7 @@ def table_markdown(result: dict[str, Any]) -> str:
 
 def write_to_card(card_path: Path, result: dict[str, Any], command: str) -> None:
     """Put the study (table, settings, command) into the generator's card."""
-    import json
-
     card = json.loads(card_path.read_text())
     card["augmentation_study"] = {**result, "command": command, "table_markdown": table_markdown(result),
                                   "effects_vs_real": effects(result)}
-    card_path.write_text(json.dumps(card, indent=2, default=str))
+    write_card(card_path.parent, card)

@@ -21,8 +21,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from typing import TYPE_CHECKING
+
 from core.errors import InputError
-from core.synthesis.generate import Samples
+
+if TYPE_CHECKING:  # annotations only: exports sit below the task that makes the samples
+    from core.synthesis.generate import Samples
 
 
 def _safe(name: str) -> str:

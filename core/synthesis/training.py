@@ -1,6 +1,6 @@
 """Training of the class-conditional GANs (``python -m core train gan``) and of user GANs.
 
-Recipe (``RECIPES``) -> data (``load_gan_data``) -> ``GanTrainer`` (hinge loss, spectral-norm
+Recipe and data (``core.synthesis.data``) -> ``GanTrainer`` (hinge loss, spectral-norm
 projection discriminator, TTUR Adam, differentiable augmentation of real and fake images
 for small data sets (Zhao et al. 2020), class-balanced real batches, an EMA of the generator)
 -> ``export_generator`` (EMA weights with "standing" batch-norm statistics recomputed over
@@ -16,7 +16,6 @@ set's own coding (PneumoniaMNIST 0 = normal / 1 = pneumonia; BreastMNIST 0 = mal
 from __future__ import annotations
 
 import json
-import platform
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,29 +24,15 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 
-RECIPES: dict[str, dict[str, Any]] = {
-    "breast-cgan": {
-        "data": "breastmnist",
-        "size": 28,
-        "labels": ["malignant", "normal/benign"],
-        "g_args": {"img_size": 28, "n_classes": 2, "z_dim": 128, "channels": [128, 64, 32], "embed_dim": 32},
-        "d_args": {"n_classes": 2, "channels": [32, 64, 128]},
-        "batch_size": 32, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "ema_decay": 0.998,
-        "diffaug": True, "steps": 3000, "classifier": "breast-us",
-    },
-    "pneumonia-cgan": {
-        "data": "cxr",
-        "size": 64,
-        "labels": ["normal", "pneumonia"],
-        "val_fraction": 0.15,
-        "g_args": {"img_size": 64, "n_classes": 2, "z_dim": 128, "channels": [128, 64, 32, 16, 8], "embed_dim": 32},
-        "d_args": {"n_classes": 2, "channels": [16, 32, 64, 128, 128]},
-        "batch_size": 32, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "ema_decay": 0.998,
-        "diffaug": True, "steps": 8000, "classifier": "pneumonia-cxr",
-    },
-}
-
+from core.cache import device_of, load_model, resolve_device
+from core.registry import list_models, parse_card
+from core.synthesis import quality
+from core.synthesis.data import RECIPES, load_gan_data
+from core.synthesis.generate import sample_model
+from core.trainloop import hardware, save_model, training_device, write_card
+from models.gan_nets import CondGenerator, ProjectionDiscriminator
 
 @dataclass
 class GanConfig:
@@ -123,12 +108,10 @@ def _restore_optimizer(prefix: str, optimiser: torch.optim.Optimizer, tensors: d
 class GanTrainer:
     """One conditional GAN being trained: networks, optimisers, EMA, data sampler, history."""
 
-    def __init__(self, config: GanConfig, images01: np.ndarray, labels: np.ndarray, device: str = "cpu") -> None:
-        from models.gan_nets import CondGenerator, ProjectionDiscriminator
-
+    def __init__(self, config: GanConfig, images01: np.ndarray, labels: np.ndarray, device: str | None = None) -> None:
         if images01.ndim != 3 or len(images01) != len(labels) or len(images01) == 0:
             raise ValueError("images must be (N, H, W) with one label each")
-        self.config, self.device = config, torch.device(device)
+        self.config, self.device = config, training_device(device)
         torch.manual_seed(config.seed)
         self.G = CondGenerator(**config.g_args).to(self.device)
         self.D = ProjectionDiscriminator(**config.d_args).to(self.device)
@@ -204,8 +187,6 @@ class GanTrainer:
 
     def export_generator(self, batches: int = 64, batch_size: int = 64) -> dict[str, torch.Tensor]:
         """EMA generator weights with standing BN statistics (averaged over ``batches`` random batches)."""
-        from models.gan_nets import CondGenerator
-
         g = CondGenerator(**self.config.g_args).to(self.device)
         g.load_state_dict(self.G_ema.state_dict())
         standing_stats(g, batches, batch_size, seed=self.config.seed)
@@ -213,8 +194,6 @@ class GanTrainer:
 
     def save(self, path: Path) -> None:
         """Checkpoint (networks, EMA, optimisers, random states, history) for resuming."""
-        from safetensors.torch import save_file
-
         tensors: dict[str, torch.Tensor] = {}
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
             tensors.update({f"{prefix}.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()})
@@ -231,8 +210,6 @@ class GanTrainer:
 
     def load(self, path: Path) -> None:
         """Resume from ``save``'s checkpoint."""
-        from safetensors.torch import load_file
-
         tensors = load_file(str(path))
         for prefix, module in (("G", self.G), ("D", self.D), ("G_ema", self.G_ema)):
             module.load_state_dict({k[len(prefix) + 1:]: v.to(self.device) for k, v in tensors.items()
@@ -256,7 +233,7 @@ def standing_stats(g: torch.nn.Module, batches: int = 64, batch_size: int = 64, 
         m.reset_running_stats()
         m.momentum = None
     g.train()
-    device = next(g.parameters()).device
+    device = device_of(g)
     for _ in range(batches):
         z = torch.randn(batch_size, g.z_dim, generator=gen).to(device)
         y = torch.randint(0, g.n_classes, (batch_size,), generator=gen).to(device)
@@ -304,62 +281,28 @@ def run_loop(trainer: GanTrainer, steps: int, max_seconds: float, checkpoint: Ca
 
 # ----- the committed models ---------------------------------------------------------------
 
-def load_gan_data(recipe: dict[str, Any], shared: Path, workdir: Path, seed: int = 0) -> dict[str, Any]:
-    """Train/val images in [0, 1] at the recipe's size with data set labels, and split facts.
-
-    The chest X-ray split is the pneumonia classifier's (by patient, same fraction and seed),
-    so the validation images used for the quality metrics were seen by neither network.
-    """
-    size = recipe["size"]
-    if recipe["data"] == "breastmnist":
-        from core.classification.inference import resize01
-
-        data = np.load(shared / "medmnist" / "breastmnist_28.npz")
-        parts = {}
-        for split in ("train", "val"):
-            imgs = data[f"{split}_images"].astype(np.float32) / 255.0
-            if imgs.shape[-1] != size:
-                imgs = np.stack([resize01(im, (size, size)) for im in imgs])
-            parts[split] = (imgs.astype(np.float32), data[f"{split}_labels"].ravel().astype(int))
-        return {**parts, "split": {"kind": "official BreastMNIST train / val", "n_train": len(parts["train"][1]),
-                                   "n_val": len(parts["val"][1])},
-                "data": {"source": "medmnist/breastmnist_28.npz (MedMNIST v2, 28 px), train_images/train_labels",
-                         "reference": "medmnist/breastmnist_28.npz:train",
-                         "label_coding": "BreastMNIST: 0 = malignant, 1 = normal/benign (unchanged)"}}
-    from core.training.classification import load_data
-
-    cls = load_data({"data": "cxr", "size": size, "val_fraction": recipe["val_fraction"]}, shared, workdir, seed)
-    return {"train": cls["train"], "val": cls["val"], "split": cls["split"],
-            "data": {"source": f"cxr_pneumonia/train (Kermany 2018, 224 px squashed) resized to {size} px",
-                     "reference": f"cxr_pneumonia/train:train-split:{size}",
-                     "label_coding": "0 = normal (folder NORMAL), 1 = pneumonia (folder PNEUMONIA), as PneumoniaMNIST"}}
-
-
-def hardware() -> str:
-    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s) (2-core VM shared with other jobs)"
-
-
 def write_card(out_dir: Path, name: str, recipe: dict[str, Any], data: dict[str, Any], weights: dict[str, torch.Tensor],
                training: dict[str, Any], command: str, metrics: dict[str, Any] | None = None,
                description: str | None = None) -> dict[str, Any]:
     """Write ``model.safetensors`` and ``card.json`` for a generator."""
-    from safetensors.torch import save_file
-
     labels = list(recipe["labels"])
     size = int(recipe["size"])
     card = {
         "name": name,
         "task": "generation",
+        "modality": recipe.get("modality", ""),
+        "body_part": recipe.get("body_part", ""),
         "description": description or (
             f"Class-conditional GAN ({', '.join(labels)}) at {size} x {size} px, trained by MedLens from random init: "
             "DCGAN-style generator with class-conditional batch norm; spectral-norm projection discriminator, hinge loss."),
         "architecture": {"name": "cond_generator", "args": recipe["g_args"]},
         "weights": "model.safetensors",
-        "preprocessing": {"size": [size, size], "channels": 1, "z_dim": recipe["g_args"].get("z_dim", 128),
-                          "output": "tanh in [-1, 1]; image = (x + 1) / 2 in [0, 1], x 255 for 8-bit",
-                          "latent": "z ~ N(0, I); truncation t draws each z component from N(0, 1) truncated to [-t, t]"},
+        "preprocessing": {"size": [size, size], "channels": 1, "z_dim": recipe["g_args"].get("z_dim", 128)},
+        "notes": {"output": "tanh in [-1, 1]; image = (x + 1) / 2 in [0, 1], x 255 for 8-bit",
+                  "latent": "z ~ N(0, I); truncation t draws each z component from N(0, 1) truncated to [-t, t]",
+                  "label_mapping": data["data"].get("label_coding", "")},
         "labels": labels,
-        "label_mapping": {"label_of_class": list(range(len(labels))), "note": data["data"].get("label_coding", "")},
+        "label_mapping": {"label_of_class": list(range(len(labels)))},
         "data": data["data"],
         "split": data["split"],
         "metrics": metrics or {"status": "not measured yet: run `python -m core train gan --model "
@@ -371,12 +314,7 @@ def write_card(out_dir: Path, name: str, recipe: dict[str, Any], data: dict[str,
         "intended_use": ("Research and teaching: data augmentation experiments and illustration. Synthetic images are "
                          "not real patients and must never be used for diagnosis."),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if weights:
-        tmp = out_dir / "model.safetensors.tmp"
-        save_file(weights, str(tmp))
-        tmp.replace(out_dir / "model.safetensors")
-    (out_dir / "card.json").write_text(json.dumps(card, indent=2, default=str))
+    save_model(out_dir, weights or None, card)
     return card
 
 
@@ -404,7 +342,7 @@ def train(name: str, shared: Path, out_dir: Path, workdir: Path, seed: int = 0, 
                 "diff_augment": "translation 1/8 + cutout 1/4 on real and fake" if recipe["diffaug"] else "none",
                 "class_balanced_real_batches": True, "bn_statistics": "standing statistics over 64 x 64 random latents",
                 "seed": seed, "init": "random (no pretrained weights)", "max_minutes": max_minutes,
-                "wall_time_s_this_run": round(time.time() - started, 1), "hardware": hardware(),
+                "wall_time_s_this_run": round(time.time() - started, 1), "hardware": hardware(trainer.device),
                 "reproduce_command": f"python -m core train gan --model {name} --steps {trainer.step_count} --seed {seed}",
                 "loss_history": trainer.history[-400:]}
 
@@ -425,11 +363,6 @@ def measure_card(name: str, shared: Path, out_dir: Path, workdir: Path, seed: in
 
     Without the classifier registered, the card says so (``metrics.status``) and nothing is made up.
     """
-    from core.cache import load_model, resolve_device
-    from core.registry import list_models, parse_card
-    from core.synthesis import quality
-    from core.synthesis.generate import sample_model
-
     recipe = RECIPES[name]
     card_path = out_dir / "card.json"
     card = json.loads(card_path.read_text())
@@ -437,7 +370,7 @@ def measure_card(name: str, shared: Path, out_dir: Path, workdir: Path, seed: in
     if classifier not in {s.name for s in list_models("classification")}:
         card["metrics"] = {"status": f"not measured: classifier {classifier!r} is not registered yet; run "
                                      f"`python -m core train gan --model {name} --measure-only` once it is"}
-        card_path.write_text(json.dumps(card, indent=2, default=str))
+        write_card(out_dir, card)
         log({"metrics": card["metrics"]})
         return card
     t0 = time.time()
@@ -452,6 +385,6 @@ def measure_card(name: str, shared: Path, out_dir: Path, workdir: Path, seed: in
     figures["command"] = f"python -m core train gan --model {name} --measure-only"
     figures["seconds"] = round(time.time() - t0, 1)
     card["metrics"] = figures
-    card_path.write_text(json.dumps(card, indent=2, default=str))
+    write_card(out_dir, card)
     log({"metrics": figures})
     return card

@@ -1,0 +1,244 @@
+"""Training of the prognosis models (``python -m core train risk|sequence|survival``).
+
+- ``train_risk``: ``stroke-risk``, LR / GBM / MLP compared on a validation split, logistic shipped;
+- ``train_sequence``: ``ecg200-gru`` / ``ecg5000-gru``, CV of the GRU and a 1-D CNN baseline, final fit;
+- ``train_survival``: ``gbsg2-deepsurv``, CV against Cox and RSF, final fit on all patients.
+Every model is written with ``core.trainloop.save_model`` (safetensors + card, atomically).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from core.paths import shared_data_dir
+from core.prognosis import risk
+from core.prognosis.datasets import STROKE_SCHEMA, load_stroke, load_survival, read_sequences
+from core.prognosis.sequence import SequenceRecipe, encode_labels, train_net
+from core.prognosis.sequence import cross_validate as cross_validate_sequence
+from core.prognosis.survival import (DeepSurvRecipe, cohort_reference, ensemble_log_risk, fit_deepsurv,
+                                     kaplan_meier_by_group, risk_groups)
+from core.prognosis.survival import cross_validate as cross_validate_survival
+from core.prognosis.tabular import Encoder
+from core.registry import MODELS_DIR
+from core.trainloop import hardware, save_model
+
+
+def model_folder(name: str, out: str | None = None) -> Path:
+    """Where a prognosis model is written: ``out`` when given, else the repo's ``models/<name>``."""
+    return Path(out) if out else MODELS_DIR / name
+
+
+def out_of_fold_logistic(clean, y: np.ndarray, seed: int) -> np.ndarray:
+    """5-fold out-of-fold probabilities of the shipped recipe (for the reliability table)."""
+    p = np.zeros(len(y))
+    for tr, te in StratifiedKFold(5, shuffle=True, random_state=seed).split(clean, y):
+        enc = Encoder(STROKE_SCHEMA).fit(clean.iloc[tr])
+        model = risk.candidates(seed)["logistic"]().fit(enc.transform(clean.iloc[tr]), y[tr])
+        p[te] = model.predict_proba(enc.transform(clean.iloc[te]))[:, 1]
+    return p
+
+
+def train_risk(name: str, csv: Path, seed: int = 0, members: int = 200, out: str | None = None,
+          command: str = "") -> dict[str, Any]:
+    """``stroke-risk``: compare LR / GBM / MLP on a validation split, ship the logistic model."""
+    started = time.perf_counter()
+    clean, y = load_stroke(csv)
+    comparison = risk.compare(clean, y, STROKE_SCHEMA, seed)
+    oof = out_of_fold_logistic(clean, y, seed)
+    encoder = Encoder(STROKE_SCHEMA).fit(clean)
+    x = encoder.transform(clean)
+    model = risk.fit_logistic_risk(x, y, members=members, seed=seed)
+    best = max(comparison["cv5_auc"], key=lambda k: comparison["cv5_auc"][k]["mean"])
+    wall = time.perf_counter() - started
+    metrics = {
+        "validation": comparison["validation"],
+        "cv5_auc": comparison["cv5_auc"],
+        "best_by_cv5_auc": best,
+        "shipped": "logistic",
+        "calibration_oof5": {**risk.reliability(y, oof), "brier": round(float(np.mean((oof - y) ** 2)), 4),
+                             "mean_predicted": round(float(oof.mean()), 4), "prevalence": round(float(y.mean()), 4)},
+    }
+    card = {
+        "name": name,
+        "task": "risk",
+        "modality": "clinical table",
+        "body_part": "",
+        "description": ("Stroke risk (probability of a recorded stroke) from 10 clinical fields: logistic "
+                        f"regression (L2, C=0.1) with {members} bootstrap refits for the risk interval."),
+        "architecture": {"name": "logistic_risk", "args": {"in_features": int(x.shape[1]), "members": members}},
+        "preprocessing": {"encoder": encoder.to_json(), "feature_names": encoder.feature_names,
+                          "feature_mean": [round(float(v), 6) for v in x.mean(axis=0)]},
+        "labels": ["stroke"],
+        "outputs": "forward(x) -> P(stroke) (N,); members(x) -> bootstrap probabilities (N, members)",
+        "data": {"file": "clinical/stroke/stroke_train.csv", "rows": int(len(y)), "positives": int(y.sum()),
+                 "source": "Kaggle Stroke Prediction Dataset (fedesoriano), train part; test part withheld"},
+        "split": {"validation": f"stratified 25 % of stroke_train.csv, random_state={seed} (train 75 %)",
+                  "cv": f"5-fold StratifiedKFold, shuffle, random_state={seed}",
+                  "final_fit": "all rows of stroke_train.csv"},
+        "metrics": metrics,
+        "metric_notes": "AUC / AUPRC with 95 % percentile bootstrap intervals (1000 resamples of the validation split).",
+        "command": command or f"python -m core train risk --model {name} --seed {seed}",
+        "training": {"seed": seed, "wall_time_s": round(wall, 1), "hardware": hardware(), "epochs": None,
+                     "compared": {"logistic": "LogisticRegression(C=0.1)",
+                                  "gbm": "HistGradientBoostingClassifier(lr=0.03, 200 iters, depth 3, min leaf 40, l2=1)",
+                                  "mlp": "MLPClassifier(32 hidden, alpha=1.0)"}},
+        "intended_use": "Teaching demo of clinical risk modelling on a public data set; not for clinical decisions.",
+    }
+    folder = save_model(model_folder(name, out), model, card)
+    return {"model": name, "folder": str(folder), "validation": comparison["validation"],
+            "cv5_auc": comparison["cv5_auc"], "wall_time_s": round(wall, 1)}
+
+
+# ----- sequences -----
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "ecg200-gru": {
+        "file": "clinical/ecg200/ECG200_TRAIN.ts",
+        "codes": ["-1", "1"],
+        "labels": ["myocardial infarction", "normal"],
+        "gru": {"hidden": 64, "layers": 1, "stem": 32, "dropout": 0.2},
+        "cnn": {"width": 32},
+        "recipe": {"epochs": 100},
+        "about": "ECG200 (UCR; Olszewski 2001): one heartbeat, 96 samples; normal vs myocardial infarction",
+    },
+    "ecg5000-gru": {
+        "file": "clinical/ecg5000/ECG5000_TRAIN.txt",
+        "codes": ["1", "2", "3", "4", "5"],
+        "labels": ["normal", "R-on-T PVC", "PVC", "supraventricular premature", "unclassified"],
+        "gru": {"hidden": 32, "layers": 1, "stem": 32, "dropout": 0.2},
+        "cnn": {"width": 32},
+        "recipe": {"epochs": 40},
+        "about": "ECG5000 (UCR; BIDMC CHF chf07): one heartbeat, 140 samples; 5 beat classes",
+    },
+}
+
+
+def train_sequence(name: str, data: Path | None = None, seed: int = 0, cv: int = 5, epochs: int | None = None,
+          out: str | None = None, command: str = "", baseline: bool = True) -> dict[str, Any]:
+    """``ecg200-gru`` / ``ecg5000-gru``: CV of the GRU and the 1-D CNN baseline, then a final fit."""
+    preset = PRESETS[name]
+    started = time.perf_counter()
+    path = Path(data) if data else shared_data_dir() / preset["file"]
+    x, labels = read_sequences(path)
+    y = encode_labels(labels, preset["codes"])
+    recipe = SequenceRecipe.from_json({**preset["recipe"], **({"epochs": epochs} if epochs else {})})
+    k = len(preset["codes"])
+    gru_args = {"num_classes": k, **preset["gru"]}
+    metrics: dict[str, Any] = {}
+    if cv:
+        metrics[f"cv{cv}_gru"] = cross_validate_sequence("sequence_gru", gru_args, x, y, recipe, cv, seed)
+        if baseline:
+            metrics[f"cv{cv}_cnn1d_baseline"] = cross_validate_sequence("sequence_cnn1d", {"num_classes": k, **preset["cnn"]},
+                                                               x, y, recipe, cv, seed)
+    net = train_net("sequence_gru", gru_args, x, y, recipe, seed=seed)
+    wall = time.perf_counter() - started
+    card = {
+        "name": name,
+        "task": "sequence",
+        "modality": "ECG",
+        "body_part": "HEART",
+        "description": (f"Bidirectional GRU (conv stem, {preset['gru']['hidden']} hidden units) classifying "
+                        f"single heartbeats. {preset['about']}."),
+        "architecture": {"name": "sequence_gru", "args": gru_args},
+        "preprocessing": {"length": int(x.shape[1]), "normalisation": "series-zscore",
+                          "label_codes": preset["codes"]},
+        "notes": {"normalisation": "each series z-scored on its own (mean 0, sd 1) before the network"},
+        "labels": preset["labels"],
+        "data": {"file": preset["file"], "series": int(len(y)), "length": int(x.shape[1]),
+                 "class_counts": {c: int((y == i).sum()) for i, c in enumerate(preset["codes"])},
+                 "note": "official UCR TRAIN split only; the TEST split is withheld"},
+        "split": {"cv": f"{cv}-fold StratifiedKFold, shuffle, random_state={seed}, on the TRAIN split",
+                  "final_fit": "all TRAIN series"},
+        "metrics": metrics,
+        "metric_notes": "acc / macro_f1 pooled over the out-of-fold predictions; fold_acc per fold.",
+        "command": command or f"python -m core train sequence --model {name} --seed {seed}",
+        "training": {"recipe": recipe.to_json(), "seed": seed, "wall_time_s": round(wall, 1),
+                     "hardware": hardware(), "epochs": recipe.epochs,
+                     "augmentation": "amplitude scaling, Gaussian jitter, circular shift, magnitude warp",
+                     "baseline": {"architecture": "sequence_cnn1d", "args": {"num_classes": k, **preset["cnn"]}}},
+        "intended_use": "Teaching demo of sequence models on public heartbeat data; not for diagnosis.",
+    }
+    folder = save_model(model_folder(name, out), net, card)
+    return {"model": name, "folder": str(folder), "metrics": metrics, "wall_time_s": round(wall, 1)}
+
+
+# ----- survival -----
+
+def train_survival(name: str, dataset: str, recipe: DeepSurvRecipe, seed: int, cv_seeds: tuple[int, ...],
+          k: int = 5, out: str | None = None, second: str | None = "veterans", command: str = "") -> dict[str, Any]:
+    """``gbsg2-deepsurv``: CV against Cox and RSF on the same folds, then a final fit on all patients."""
+    started = time.perf_counter()
+    data = load_survival(dataset)
+    metrics: dict[str, Any] = {}
+    if cv_seeds:
+        metrics[f"{dataset}_cv"] = cross_validate_survival(data, recipe, k, cv_seeds, ("deepsurv", "cox", "rsf"))
+        if second:
+            metrics[f"{second}_cv"] = cross_validate_survival(load_survival(second), recipe, k, cv_seeds,
+                                                     ("deepsurv", "cox", "rsf"))
+    clean = data.schema.validate(data.frame, dataset)
+    encoder = Encoder(data.schema).fit(clean)
+    x = encoder.transform(clean)
+    model = fit_deepsurv(x, data.time, data.event, recipe, seed=seed)
+    log_risk = ensemble_log_risk(model, x)
+    cuts = np.percentile(log_risk, [100 / 3, 200 / 3])
+    groups = risk_groups(log_risk, cuts)
+    km = kaplan_meier_by_group(data.time, data.event, groups)
+    field_stats = {
+        f.name: ({"min": float(clean[f.name].min()), "max": float(clean[f.name].max()),
+                  "median": float(clean[f.name].median())} if f.kind == "numeric"
+                 else {"counts": {k: int(v) for k, v in clean[f.name].value_counts().items()}})
+        for f in data.schema.fields
+    }
+    wall = time.perf_counter() - started
+    card = {
+        "name": name,
+        "task": "survival",
+        "modality": "clinical table",
+        "body_part": "BREAST",
+        "description": (f"DeepSurv-style ensemble ({recipe.members} MLPs, hidden {list(recipe.hidden)}, "
+                        "Cox partial likelihood, bootstrap members) predicting recurrence-free survival "
+                        f"curves on {data.description}."),
+        "architecture": {"name": "deepsurv_ensemble",
+                         "args": {"in_features": int(x.shape[1]), "hidden": list(recipe.hidden),
+                                  "dropout": recipe.dropout, "members": recipe.members,
+                                  "n_times": recipe.n_times}},
+        "preprocessing": {
+            "encoder": encoder.to_json(),
+            "time_unit": "days",
+            "field_stats": field_stats,
+            "reference": cohort_reference(clean, data.schema).iloc[0].to_dict(),
+        },
+        "labels": [f"log_risk_member_{m}" for m in range(recipe.members)],
+        "outputs": "forward(x) -> log-risk (N, members); survival(x) -> S(t|x) (N, members, T) on the 'times' buffer",
+        "cohort": {
+            "dataset": dataset,
+            "risk_cuts": [float(c) for c in cuts],
+            "groups": ["low", "intermediate", "high"],
+            "km": {str(g): {"t": [round(float(v), 1) for v in t], "s": [round(float(v), 4) for v in s],
+                            "n": int((groups == g).sum())} for g, (t, s) in km.items()},
+            "note": "risk groups are tertiles of the final model's risk on its own training cohort (in-sample)",
+        },
+        "data": {"dataset": dataset, "source": "sksurv.datasets.load_gbsg2() (bundled with scikit-survival)",
+                 "n": len(data), "events": int(data.event.sum()),
+                 "second_set": second and f"{second}: sksurv.datasets.load_veterans_lung_cancer()"},
+        "split": {"final_fit": "all patients", "cv": f"{k}-fold StratifiedKFold on the event, shuffle, "
+                  f"random_state in {list(cv_seeds)}; encoder fitted per training fold; DeepSurv, Cox and "
+                  "RSF on the same folds"},
+        "metrics": metrics,
+        "metric_notes": ("harrell_c/uno_c: mean over all folds x seeds; Uno's tau = 80th percentile of training "
+                         "times; IBS over 20 times between the 10th and 80th percentile of test times. "
+                         "cox = sksurv CoxPHSurvivalAnalysis (Breslow), rsf = sksurv RandomSurvivalForest "
+                         "(200 trees, min_samples_split=10, min_samples_leaf=15)."),
+        "command": command or f"python -m core train survival --model {name} --dataset {dataset} --seed {seed}",
+        "training": {"recipe": recipe.to_json(), "seed": seed, "wall_time_s": round(wall, 1),
+                     "hardware": hardware(), "epochs": recipe.epochs},
+        "intended_use": ("Research and teaching demo of survival modelling on a public trial cohort; "
+                         "not for clinical decisions."),
+    }
+    folder = save_model(model_folder(name, out), model, card)
+    return {"model": name, "folder": str(folder), "metrics": metrics, "wall_time_s": round(wall, 1)}
