@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from core.errors import InputError
-from core.registry import ModelSpec, require_spec
+from core.prognosis.service import model
 
 
-def spec_of(name: str, task: str) -> ModelSpec:
-    """The model's spec, or an InputError naming the valid models (see ``require_spec``)."""
-    return require_spec(name, task)
+def spec_of(name: str, task: str) -> Any:
+    """The model's spec, or an InputError naming the valid models (``core.prognosis.service.model``)."""
+    return model(name, task)
 
 
 def one_thread(threads: int) -> None:

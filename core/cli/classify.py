@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from core.classification.service import score
+from core.errors import InputError
+
 HELP = "classify images (files, folders, zips) -> predictions with the label in the data set's coding"
 
 
@@ -16,12 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.classification.batch import score
-    from core.errors import InputError
-
     if args.batch_size < 1:
         raise InputError("--batch-size must be at least 1")
-    result = score(args.inputs, args.model, batch_size=args.batch_size, tta=args.tta)
+    result = score(args.inputs, args.model, batch_size=args.batch_size, tta=args.tta)  # the page's service
     predictions = []
     for row in result.rows:
         item = {"file": row["file"], "label": row["label"], "prob": row["prob"]}

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from core.segmentation.service import evaluate
 
 HELP = 'mean per-image Dice/IoU of a segmentation model -> {"model","dice","iou","n"}'
 
@@ -21,15 +22,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.registry import require_spec
-    from core.segmentation.evaluate import evaluate_folder, matched_cases
-
-    spec = require_spec(args.model, "segmentation")
-    result = evaluate_folder(args.model, args.images, args.masks, tta=args.tta, device=args.device)
-    if args.clicks:
-        from core.cache import get_model
-        from core.segmentation.prompts import click_curve
-
-        cases = list(matched_cases(args.images, args.masks))
-        result["clicks"] = click_curve(get_model(args.model, args.device), cases, spec.preprocessing)
-    return result
+    return evaluate(args.model, args.images, args.masks, tta=args.tta, device=args.device, clicks=args.clicks)

@@ -6,6 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from core.export.samples import write
+from core.synthesis.service import generate
+
 HELP = "sample a generator: N images of a class with a seed -> DIR (PNGs + labels.csv), FILE.zip or FILE.npz"
 
 
@@ -20,11 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.export.samples import write
-    from core.synthesis.generate import sample
-
-    samples = sample(args.model, label=args.label, n=args.n, seed=args.seed, truncation=args.truncation,
-                     device=args.device)
+    samples = generate(args.model, label=args.label, n=args.n, seed=args.seed, truncation=args.truncation,
+                       device=args.device)
     out = write(samples, Path(args.out))
     counts = {name: int((samples.labels == i).sum()) for i, name in enumerate(samples.label_names)}
     return {"model": args.model, "n": len(samples), "out": str(out), "labels": counts, "seed": args.seed,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.registry import card_errors, list_models
+from core.system import card_errors, models as registered
 
 HELP = "list the registered models (the registry as JSON)"
 
@@ -15,5 +15,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    models = [spec.summary() for spec in list_models(args.task)]
+    models = registered(args.task)
     return {"models": models, "n": len(models), "card_errors": card_errors()}

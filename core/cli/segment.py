@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.errors import InputError
+from core.export.dicom_seg import write_seg
+from core.export.nifti import write_mask_nifti
+from core.export.png import write_mask_png
+from core.imaging import load
+from core.segmentation.prompts import Click
+from core.segmentation.service import require_model, segment_image
 
 HELP = "segment an image; OUT .png (mask), .nii.gz / .nii (NIfTI) or .dcm (DICOM SEG referencing a DICOM input)"
 
@@ -23,9 +31,7 @@ def _box(text: str) -> list[float]:
     return values
 
 
-def _click(text: str):
-    from core.segmentation.prompts import Click
-
+def _click(text: str) -> Click:
     parts = text.split(",")
     try:
         row, col = int(parts[0]), int(parts[1])
@@ -57,57 +63,25 @@ def _output_kind(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    import numpy as np
-
-    from core.cache import get_model
-    from core.imaging import load
-    from core.registry import require_spec
-    from core.segmentation.inference import predict_proba, threshold_and_clean, within_region
-    from core.segmentation.severity import severity_from_masks
-    from core.segmentation.prompts import box_proba, refine_with_clicks
-
     kind = _output_kind(args.out)
-    spec = require_spec(args.model, "segmentation")
+    require_model(args.model)
     if not args.input.exists():
         raise InputError(f"no such file or folder: {args.input}")
     if args.out.parent and not args.out.parent.exists():
         raise InputError(f"output folder does not exist: {args.out.parent}")
     image = load(str(args.input))
-    model = get_model(args.model)
-    threshold = float(spec.preprocessing.get("threshold", 0.5) if args.threshold is None else args.threshold)
-    masks, severities = [], []
-    for index in range(image.n_frames):
-        frame = image.frame(index)
-        if args.box is not None:
-            prob = box_proba(model, frame, spec.preprocessing, args.box, tta=args.tta)
-        else:
-            prob = predict_proba(model, frame, spec.preprocessing, tta=args.tta)
-        if args.click:
-            mask = refine_with_clicks(prob, frame, args.click, spec.preprocessing, threshold=threshold)
-        else:
-            mask = threshold_and_clean(prob, spec.preprocessing, threshold)
-        region = within_region(frame, spec.preprocessing, args.model, tta=args.tta)
-        if region is not None:
-            mask = mask & region
-            severities.append(severity_from_masks(region, mask).summary())
-        masks.append(mask)
-    stack = np.stack(masks)
-    label = spec.labels[-1] if spec.labels else "structure"
+    if kind == ".png" and image.n_frames > 1:
+        raise InputError(f"the input has {image.n_frames} frames; a PNG holds one: write .nii.gz or .dcm")
+    if kind == ".dcm" and not image.datasets:
+        raise InputError("a DICOM SEG references a DICOM source: the input is not DICOM (write .png or .nii.gz)")
+    results = segment_image(args.model, image, box=args.box, clicks=args.click, threshold=args.threshold, tta=args.tta)
+    stack = np.stack([r.mask for r in results])
+    label = results[0].label
     if kind == ".png":
-        from core.export.png import write_mask_png
-
-        if image.n_frames > 1:
-            raise InputError(f"the input has {image.n_frames} frames; a PNG holds one: write .nii.gz or .dcm")
         write_mask_png(stack[0], args.out)
     elif kind in (".nii.gz", ".nii"):
-        from core.export.nifti import write_mask_nifti
-
         write_mask_nifti(stack, args.out, affine=image.affine, spacing=image.spacing, slice_spacing=image.slice_spacing)
     else:
-        from core.export.dicom_seg import write_seg
-
-        if not image.datasets:
-            raise InputError("a DICOM SEG references a DICOM source: the input is not DICOM (write .png or .nii.gz)")
         write_seg(stack, image.datasets, args.out, label=label, algorithm=args.model)
     result = {
         "model": args.model,
@@ -115,10 +89,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "out": str(args.out),
         "frames": int(stack.shape[0]),
         "shape": list(stack.shape[1:]),
-        "threshold": threshold,
+        "threshold": results[0].threshold,
         "area_fraction": round(float(stack.mean()), 4),
     }
+    severities = [r.severity for r in results if r.severity is not None]
     if severities:  # share of the enclosing structure affected (opacity: share of lung)
-        result["within"] = spec.preprocessing["within"]
+        result["within"] = results[0].within
         result["severity"] = severities[0] if len(severities) == 1 else severities
     return result

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import cache, registry
-from core.errors import MedLensError
+from core import system
 
 
 def _mb(n_bytes: int) -> str:
@@ -13,22 +12,9 @@ def _mb(n_bytes: int) -> str:
 
 
 def system_summary() -> dict:
-    """Plain data for the panel (also used by tests)."""
-    try:
-        device = cache.device_name()
-    except MedLensError as exc:
-        device = f"unavailable ({exc})"
-    stats = cache.stats()
-    return {
-        "device": device,
-        "registered": [s.name for s in registry.list_models()],
-        "loaded": stats["models"],
-        "held_bytes": sum(stats["bytes_per_device"].values()),
-        "budget_bytes": stats["budget_bytes"],
-        "loads": stats["loads"],
-        "hits": stats["hits"],
-        "card_errors": registry.card_errors(),
-    }
+    """Plain data for the panel (``core.system.summary``) plus the registered names."""
+    info = system.summary()
+    return {**info, "registered": [m["name"] for m in info["models"]]}
 
 
 def render_sidebar_status() -> None:
@@ -52,12 +38,12 @@ def render_system_panel() -> None:
                f"{info['loads']} loads, {info['hits']} cache hits since the server started")
     rows = []
     loaded = {m["name"]: m for m in info["loaded"]}
-    for spec in registry.list_models():
-        entry = loaded.get(spec.name)
+    for model in info["models"]:
+        entry = loaded.get(model["name"])
         rows.append({
-            "model": spec.name,
-            "task": spec.task,
-            "weights": "present" if spec.weights and spec.weights.exists() else "missing",
+            "model": model["name"],
+            "task": model["task"],
+            "weights": "present" if model["weights_present"] else "missing",
             "loaded on": entry["device"] if entry else "",
             "memory": _mb(entry["bytes"]) if entry else "",
         })

@@ -53,6 +53,14 @@ def _seed_session(data_dir: Path) -> int:
     return image_id
 
 
+def _fake_spec(name: str, label: str):
+    """A registered-looking segmentation spec (nothing is loaded: the tests replace ``service.segment``)."""
+    from core.registry import Card, ModelSpec, Preprocessing
+
+    return ModelSpec(card=Card(name=name, task="segmentation", architecture="monai_unet", arch_args={},
+                               preprocessing=Preprocessing(size=(64, 64)), labels=("background", label)))
+
+
 def test_page_opens_and_asks_for_an_image(data_dir):
     at = _page()
     assert at.title[0].value == "Segmentation"
@@ -80,10 +88,10 @@ def test_resumes_the_last_session_and_edits_with_undo(data_dir):
 
 
 def test_says_plainly_when_no_segmentation_model_is_registered(data_dir, monkeypatch):
-    import core.registry
+    from core.segmentation import service
 
     _seed_session(data_dir)
-    monkeypatch.setattr(core.registry, "list_models", lambda task=None: [])
+    monkeypatch.setattr(service, "list_models", lambda task=None: [])
     at = _page()
     assert any("No segmentation model is registered" in w.value for w in at.warning)
     assert not [b for b in at.button if b.key == "seg.segment"]
@@ -153,19 +161,16 @@ def test_status_and_next_unfinished_image(data_dir):
 
 
 def test_segment_into_a_label_the_session_lacks_adds_it(data_dir, monkeypatch):
-    import core.registry
-    import core.segmentation
-    from core.registry import ModelSpec
-    from core.segmentation import SegmentationResult
+    from core.segmentation import service
 
     _seed_session(data_dir)
-    spec = ModelSpec(name="polyp-fake", task="segmentation", labels=("background", "polyp"))
-    monkeypatch.setattr(core.registry, "list_models", lambda task=None: [spec])
-    monkeypatch.setattr(core.registry, "get_spec", lambda name: spec)
+    spec = _fake_spec("polyp-fake", "polyp")
+    monkeypatch.setattr(service, "list_models", lambda task=None: [spec])
+    monkeypatch.setattr(service, "require_spec", lambda name, task: spec)
     found = np.zeros((64, 80), bool)
     found[5:15, 50:70] = True
-    monkeypatch.setattr(core.segmentation, "segment",
-                        lambda image, model, **kw: SegmentationResult(found.astype(np.float32), found, 0.5, model))
+    monkeypatch.setattr(service, "segment",
+                        lambda model, image, **kw: service.Segmentation(found.astype(np.float32), found, 0.5, model, "polyp"))
     at = _page()
     at.button(key="seg.segment").click().run()
     assert not at.exception, at.exception
@@ -177,10 +182,7 @@ def test_segment_into_a_label_the_session_lacks_adds_it(data_dir, monkeypatch):
 
 
 def test_volume_copy_to_next_slice_and_run_on_all_slices(data_dir, monkeypatch):
-    import core.registry
-    import core.segmentation
-    from core.registry import ModelSpec
-    from core.segmentation import SegmentationResult
+    from core.segmentation import service
 
     store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
     session = store.create_session("CT", ["lung", "opacity"])
@@ -191,18 +193,18 @@ def test_volume_copy_to_next_slice_and_run_on_all_slices(data_dir, monkeypatch):
     store.update_session(session.id, current_image=image_id)
     store.close()
 
-    spec = ModelSpec(name="lungs-fake", task="segmentation", labels=("background", "lung"))
-    monkeypatch.setattr(core.registry, "list_models", lambda task=None: [spec])
-    monkeypatch.setattr(core.registry, "get_spec", lambda name: spec)
+    spec = _fake_spec("lungs-fake", "lung")
+    monkeypatch.setattr(service, "list_models", lambda task=None: [spec])
+    monkeypatch.setattr(service, "require_spec", lambda name, task: spec)
     calls = []
 
-    def fake_segment(image, model, **kw):
+    def fake_segment(model, image, **kw):
         calls.append(model)
         mask = np.zeros((40, 50), bool)
         mask[:4, :5] = True
-        return SegmentationResult(mask.astype(np.float32), mask, 0.5, model)
+        return service.Segmentation(mask.astype(np.float32), mask, 0.5, model, "lung")
 
-    monkeypatch.setattr(core.segmentation, "segment", fake_segment)
+    monkeypatch.setattr(service, "segment", fake_segment)
     at = _page()
     assert at.slider(key="seg.frame").value == 0 and _pixels(at) == 100
     at.button(key="seg.copy_next").click().run()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.registry import Preprocessing
 from core.imaging import MedImage
 from core.labeling import LabelingStore, Workspace
 from core.masks.strokes import CanvasScale
@@ -25,15 +26,14 @@ def ws(tmp_path):
 @pytest.fixture
 def fake_model(monkeypatch):
     """A registered-looking segmentation model name; nothing is loaded or run."""
-    import core.cache
-    import core.registry
-    from core.registry import Card, ModelSpec, Preprocessing
+    from core.registry import Card, ModelSpec
+    from core.segmentation import service
 
     spec = ModelSpec(card=Card(name="fake-seg", task="segmentation", architecture="monai_unet", arch_args={},
                                labels=("background", "other"), preprocessing=Preprocessing(threshold=0.5)))
-    monkeypatch.setattr(core.registry, "get_spec", lambda name: spec)
-    monkeypatch.setattr(core.registry, "list_models", lambda task=None: [spec])
-    monkeypatch.setattr(core.cache, "get_model", lambda name, device=None: None)
+    monkeypatch.setattr(service, "require_spec", lambda name, task: spec)
+    monkeypatch.setattr(service, "list_models", lambda task=None: [spec])
+    monkeypatch.setattr(service, "get_model", lambda name, device=None: None)
     return "fake-seg"
 
 
@@ -43,14 +43,14 @@ def _disc(hw, centre, radius):
 
 
 def test_box_prompt_resegments_inside_the_box_only(ws, fake_model, monkeypatch):
-    import core.segmentation
+    from core.segmentation import service
     from core.ui.segmentation import mask_editor
 
     before = np.zeros((60, 80), bool)
     before[0:5, 0:80] = True  # outside the box: must stay
     before[25:30, 0:20] = True  # inside the box: replaced by the model's answer
     ws.edit("lesion", 0, before, "brush")
-    monkeypatch.setattr(core.segmentation, "box_proba", lambda model, image, prep, box, **kw: _disc((60, 80), (30, 40), 8))
+    monkeypatch.setattr(service, "box_proba", lambda model, image, prep, box, **kw: _disc((60, 80), (30, 40), 8))
     rect = {"type": "Rect", "originX": "left", "originY": "top", "left": 0, "top": 40, "width": 120, "height": 40,
             "strokeWidth": 0, "strokeUniform": True, "scaleX": 1, "scaleY": 1, "angle": 0}  # image box x 0..60, y 20..40
     message = mask_editor._apply_canvas(ws, {"objects": [rect]}, "Box prompt", "lesion", 0, CanvasScale(2, 2), fake_model)
@@ -79,10 +79,10 @@ def test_positive_and_negative_clicks_refine_the_probability_map(ws, fake_model)
 
 
 def test_prompts_without_a_model_ask_for_one(ws, monkeypatch):
-    import core.registry
+    from core.segmentation import service
     from core.ui.segmentation import mask_editor
 
-    monkeypatch.setattr(core.registry, "list_models", lambda task=None: [])
+    monkeypatch.setattr(service, "list_models", lambda task=None: [])
     click = {"type": "Circle", "originX": "center", "originY": "center", "left": 10, "top": 10, "radius": 3,
              "strokeWidth": 0, "scaleX": 1, "scaleY": 1, "angle": 0}
     message = mask_editor._apply_canvas(ws, {"objects": [click]}, "Click +", "lesion", 0, CanvasScale(1, 1), None)

@@ -15,7 +15,12 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from core.classification import batch as batch_scoring
+from core.classification import explain, metrics, plots, service
+from core.examples import list_examples
+from core.imaging import load
 from core.ui.errors import user_errors
+from core.ui.state import get_working_image
 
 KEY = "cls."
 DISCLAIMER = "Research use only — not for diagnosis."
@@ -47,16 +52,11 @@ def _card(spec: Any) -> None:
 
 
 def _example_options() -> dict[str, Any]:
-    from core.examples import list_examples
-
     return {e.name: e for e in list_examples("classification")}
 
 
 def _pick_image() -> tuple[Any, str] | None:
     """The image to classify and its name, from the chosen source."""
-    from core.imaging import load
-    from core.ui.state import get_working_image
-
     working = get_working_image()
     sources = ["Upload", "Example"] + (["Working image"] if working else [])
     source = st.radio("Image", sources, horizontal=True, key=KEY + "source",
@@ -84,8 +84,6 @@ def _signature(image: Any, name: str, model: str) -> str:
 
 
 def _single(spec: Any) -> None:
-    from core.classification.inference import classify, prepare, resize01
-
     picked = _pick_image()
     if picked is None:
         return
@@ -94,11 +92,8 @@ def _single(spec: Any) -> None:
     state = st.session_state.get(KEY + "single")
     if not state or state.get("sig") != sig:
         with st.spinner("Classifying (with test-time augmentation)…"):
-            prediction = classify(image, spec.name)
-            batch, grays = prepare(image, spec)
-        gray = grays[0].pixels
-        scale = 448 / max(gray.shape)
-        display = resize01(gray, (max(1, round(gray.shape[0] * scale)), max(1, round(gray.shape[1] * scale))))
+            prediction = service.classify(image, spec.name)
+            display = service.display_gray(image, spec.name)
         state = {"sig": sig, "prediction": prediction, "display": display, "maps": {}, "name": name}
         st.session_state[KEY + "single"] = state
     prediction = state["prediction"]
@@ -128,34 +123,24 @@ def _single(spec: Any) -> None:
 @st.fragment
 def _explanation(spec: Any, image: Any, state: dict[str, Any]) -> None:
     """Method and opacity rerun only this fragment; maps are computed once per method."""
-    from core.cache import get_model
-    from core.classification import explain
-    from core.classification.inference import prepare
-
-    method = st.radio("Explanation", list(explain.METHODS), horizontal=True, key=KEY + "method")
+    method = st.radio("Explanation", list(service.METHODS), horizontal=True, key=KEY + "method")
     opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.45, 0.05, key=KEY + "opacity")
     if method not in state["maps"]:
         with st.spinner(f"Computing {method}…"):
-            batch, _ = prepare(image, spec)
-            model = get_model(spec.name)
-            batch = batch.to(next(model.parameters()).device)
-            state["maps"][method] = explain.explain(model, batch, method)[0]
+            state["maps"][method] = service.explanation(image, spec.name, method)
     overlay = explain.overlay(state["display"], state["maps"][method], opacity)
     st.image(overlay, caption=f"{method} for '{spec.card.positive_label or 'positive'}' (red = more evidence)",
              width="stretch")
 
 
 def _batch(spec: Any) -> None:
-    from core.classification import batch as batch_scoring
-    from core.classification import metrics, plots
-
     files = st.file_uploader("Images or zip files", accept_multiple_files=True, key=KEY + "batch_files")
     truth_file = st.file_uploader("Optional: CSV of true labels (columns file, label; the data set's coding)",
                                   type=["csv"], key=KEY + "truth")
     tta = st.checkbox("Add TTA intervals (16x slower)", key=KEY + "batch_tta")
     if st.button("Score batch", key=KEY + "score", disabled=not files, type="primary"):
         bar = st.progress(0.0, text="Reading and scoring…")
-        result = batch_scoring.score(
+        result = service.score(
             [(f.name, f.getvalue()) for f in files], spec.name, tta=tta,
             progress=lambda i, n: bar.progress(i / n, text=f"{i} / {n} files"),
         )
@@ -191,9 +176,7 @@ def _batch(spec: Any) -> None:
 
 def render() -> None:
     """Entry point called by ``pages/classification_prognosis.py``."""
-    from core.registry import list_models
-
-    specs = list_models("classification")
+    specs = service.models()
     if not specs:
         st.info("No classification model is registered yet (models/<name>/card.json).")
         return

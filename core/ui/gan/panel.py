@@ -14,14 +14,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import registry
+from core.classification.inference import resize01, to_gray01
 from core.errors import InputError, MedLensError
-from core.synthesis import augment as aug
 from core.export import samples as export
-from core.synthesis import jobs, quality
-from core.synthesis.generate import ALL, DEFAULT_GENERATOR, Samples, generators, sample
+from core.labeling import get_store
+from core.synthesis import augment as aug
+from core.synthesis import jobs, service
+from core.synthesis.generate import ALL, DEFAULT_GENERATOR, Samples
 from core.synthesis.study import effects
 from core.ui.errors import user_errors
+from core.ui.state import get_working_image
 
 SAMPLES = "gan.samples"
 DISTANCES = "gan.distances"
@@ -36,18 +38,15 @@ def upscale(image: np.ndarray, min_side: int = 112) -> np.ndarray:
 
 
 def _spec_label(name: str) -> str:
-    spec = registry.get_spec(name)
+    spec = service.generator(name)
     size = (spec.preprocessing.size or ("?",))[0]
-    where = "your model" if spec.card_path and jobs.user_models_dir() in spec.card_path.parents else "MedLens"
+    where = "your model" if service.is_user_model(spec) else "MedLens"
     return f"{name} ({size} px, {', '.join(spec.labels)}; {where})"
 
 
 def pick_generator(key: str = "gan.model") -> str | None:
     """Selectbox over registered generators; None (with a notice) when there is none."""
-    finished = {j.name for j in jobs.list_jobs() if j.state == "finished"}
-    if finished - set(registry.registry()):  # a background job finished since the last scan
-        registry.reload()
-    names = [s.name for s in generators()]
+    names = [s.name for s in service.generators()]  # includes a generator whose job just finished
     if not names:
         st.warning("No generator is registered yet. Train one with `python -m core train gan --model pneumonia-cgan`, "
                    "or on your own images in the **Train on your images** tab.")
@@ -60,7 +59,7 @@ def pick_generator(key: str = "gan.model") -> str | None:
 
 def sample_form(model: str) -> dict[str, Any] | None:
     """Class, number, seed, truncation; returns the request when *Generate* is pressed."""
-    spec = registry.get_spec(model)
+    spec = service.generator(model)
     with st.form("gan.sample_form", border=False):
         c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
         label = c1.selectbox("Class", [ALL] + list(spec.labels), key="gan.label",
@@ -78,22 +77,16 @@ def sample_form(model: str) -> dict[str, Any] | None:
 def run_sampling(request: dict[str, Any]) -> None:
     """Sample and measure nearest-real distances; results go to session state."""
     with st.spinner("Sampling…"):
-        samples = sample(request["model"], request["label"], request["n"], request["seed"], request["truncation"])
-        spec = registry.get_spec(request["model"])
-        distances = None
-        try:
-            reference = quality.reference_images(spec)
-        except MedLensError:
-            reference = None
-        if reference is not None:
-            distances, _ = quality.nearest_distances(samples.images, reference[0])
+        samples = service.generate(request["model"], request["label"], request["n"], request["seed"],
+                                   request["truncation"])
+        distances = service.nearest_real(samples)
     st.session_state[SAMPLES] = samples
     st.session_state[DISTANCES] = distances
 
 
 def gallery(samples: Samples, distances: np.ndarray | None, columns: int = 6) -> None:
     """The samples in a grid, captioned with class and nearest-training distance."""
-    spec = registry.get_spec(samples.model)
+    spec = service.generator(samples.model)
     mem = spec.card.metrics.get("memorisation", {})
     threshold = mem.get("near_copy_threshold")
     if distances is None:
@@ -129,16 +122,12 @@ def downloads(samples: Samples, distances: np.ndarray | None) -> None:
 
 def augmentation_preview(samples: Samples | None) -> None:
     """Classic MONAI augmentations of one image, beside the GAN samples."""
-    from core.ui.state import get_working_image
-
     st.subheader("Classic augmentation")
     sources: dict[str, np.ndarray] = {}
     if samples is not None and len(samples):
         sources["first GAN sample"] = samples.images[0].astype(np.float32) / 255
     working = get_working_image()
     if working is not None:
-        from core.classification.inference import to_gray01
-
         try:
             sources[f"working image ({working[1]})"] = to_gray01(working[0]).pixels
         except MedLensError:
@@ -153,8 +142,6 @@ def augmentation_preview(samples: Samples | None) -> None:
     seed = c2.number_input("Seed", 0, 10_000, 0, key="gan.aug_seed")
     image = sources[source]
     if max(image.shape) > 256:
-        from core.classification.inference import resize01
-
         scale = 256 / max(image.shape)
         image = resize01(image, (max(8, int(image.shape[0] * scale)), max(8, int(image.shape[1] * scale))))
     views = aug.preview(image, kinds, per_kind=2, seed=int(seed), strength=strength)
@@ -189,8 +176,6 @@ def start_job_form() -> None:
         upload = st.file_uploader("Zip of labeled images (one folder per class, e.g. normal/\\*.png and pneumonia/\\*.png)", type=["zip"],
                                   key="gan.train_zip")
     else:
-        from core.labeling import get_store
-
         sessions = get_store().list_sessions()
         if not sessions:
             st.caption("No labeling session yet (create one on the Segmentation page).")
@@ -257,7 +242,7 @@ def job_view(job_id: str) -> None:
             st.success(f"Saved as model **{s.name}** ({s.model_dir}); it is now in the generator picker.")
             if st.session_state.get(f"gan.reloaded.{job_id}") is None:
                 st.session_state[f"gan.reloaded.{job_id}"] = True
-                registry.reload()
+                service.rescan()
                 if interval:
                     st.rerun(scope="app")
         elif interval and not s.active:
@@ -297,7 +282,7 @@ def study_figure(study: dict[str, Any]) -> go.Figure:
 
 
 def quality_panel(model: str) -> None:
-    spec = registry.get_spec(model)
+    spec = service.generator(model)
     metrics = spec.card.metrics
     st.subheader("Sample quality")
     if "frechet_distance" not in metrics:
@@ -345,8 +330,6 @@ def quality_panel(model: str) -> None:
 
 
 def card_expander(model: str) -> None:
-    spec = registry.get_spec(model)
+    card = service.card_for_display(model)
     with st.expander("Model card"):
-        card = {k: v for k, v in spec.card.items() if k not in ("training",)}
-        card["training"] = {k: v for k, v in spec.card.training.items() if k != "loss_history"}
         st.code(json.dumps(card, indent=2, default=str)[:20000], language="json")

@@ -15,16 +15,17 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.prognosis import predict
+from core.prognosis import service
+from core.prognosis.examples import synthetic_beat
 from core.prognosis.tabular import Encoder, Field
-from core.registry import ModelSpec, list_models
 from core.ui.errors import user_errors
 
 GROUP_COLOURS = ["#2ca02c", "#ff7f0e", "#d62728"]
 STATE = "medlens.prognosis."
 
 
-def _pick_model(task: str, key: str) -> ModelSpec | None:
-    specs = list_models(task)
+def _pick_model(task: str, key: str) -> Any | None:
+    specs = service.models(task)
     if not specs:
         st.warning(f"No {task} model is registered (train one with `python -m core train {task}`).")
         return None
@@ -63,7 +64,7 @@ def _form_columns(fields: tuple[Field, ...], key: str, stats: dict[str, Any], de
     return values
 
 
-def _field_labels(spec: ModelSpec) -> dict[str, str]:
+def _field_labels(spec: Any) -> dict[str, str]:
     return {f.name: f.label or f.name for f in Encoder.from_json(spec.preprocessing.encoder).schema.fields}
 
 
@@ -165,7 +166,7 @@ def _show_survival(result: dict[str, Any]) -> None:
                "median / most common value. Curves are an ensemble of 10 networks; the band is their spread.")
 
 
-def _survival_metrics(spec: ModelSpec) -> None:
+def _survival_metrics(spec: Any) -> None:
     metrics = spec.card.metrics
     rows = []
     for key, report in metrics.items():
@@ -217,7 +218,7 @@ def render_stroke() -> None:
            "stroke_risk.csv", encoder.schema.names)
 
 
-def _stroke_metrics(spec: ModelSpec) -> None:
+def _stroke_metrics(spec: Any) -> None:
     metrics = spec.card.metrics
     rows = []
     for name, m in metrics.get("validation", {}).items():
@@ -243,18 +244,6 @@ def _stroke_metrics(spec: ModelSpec) -> None:
 
 
 # ---------------------------------------------------------------- sequences
-
-def synthetic_beat(length: int, infarction_like: bool = False, seed: int = 0) -> np.ndarray:
-    """A made-up heartbeat (P, QRS, T as Gaussian bumps): a demo input, not patient data."""
-    rng = np.random.default_rng(seed)
-    t = np.linspace(0, 1, length)
-    bump = lambda c, w, a: a * np.exp(-((t - c) / w) ** 2)  # noqa: E731
-    beat = bump(0.15, 0.04, 0.25) + bump(0.3, 0.015, -0.3) + bump(0.34, 0.02, 2.0) + bump(0.38, 0.015, -0.5)
-    beat += bump(0.65, 0.07, -0.4 if infarction_like else 0.6)
-    if infarction_like:
-        beat += 0.3 * ((t > 0.4) & (t < 0.6))
-    return (beat + rng.normal(0, 0.03, length)).astype(np.float32)
-
 
 def render_sequence() -> None:
     """Upload a heartbeat (CSV row, UCR .ts/.txt) or use a synthetic demo -> classes + saliency."""

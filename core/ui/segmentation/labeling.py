@@ -5,14 +5,23 @@ first), import masks, and the exports. The logic is in ``core.labeling`` / ``cor
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
 from core.errors import MedLensError
-from core.labeling import STATUSES, LabelingStore, Workspace, get_store, mean_entropy
+from core.examples import list_examples
+from core.export.bundle import ExportItem, build_bundle, label_map_nifti_bytes, safe_name, session_items
+from core.export.coco import coco_bytes
+from core.export.dicom_seg import seg_bytes
+from core.export.png import mask_png_bytes
+from core.imaging import load
+from core.labeling import STATUSES, LabelingStore, Workspace, add_uploads, get_store, import_masks
+from core.segmentation import service
 from core.ui.errors import user_errors
+from core.ui.state import get_working_image
 
 K = "seg."
 WS = K + "workspace"
@@ -180,28 +189,15 @@ def status_panel(ws: Workspace) -> None:
 
 
 def score_uncertainty(ws: Workspace, model: str) -> None:
-    """Run ``model`` on the first frame of every image of the session; store mean entropy."""
-    from core.cache import get_model
-    from core.registry import get_spec
-    from core.segmentation import predict_proba
-
-    s = ws.store
-    spec = get_spec(model)
-    net = get_model(model)
-    images = s.list_images(ws.session.id)
+    """``service.score_uncertainty`` (mean entropy of ``model`` on every image of the session) with a progress bar."""
     bar = st.progress(0.0, text="Scoring model uncertainty…")
-    for i, record in enumerate(images):
-        image = ws.image if record.id == ws.image_id else s.load_image(record.id)
-        prob = predict_proba(net, image.frame(0), spec.preprocessing)
-        s.set_uncertainty(record.id, mean_entropy(prob))
-        bar.progress((i + 1) / len(images), text=f"Scoring model uncertainty… {i + 1}/{len(images)}")
+    service.score_uncertainty(ws, model, lambda done, total: bar.progress(
+        done / total, text=f"Scoring model uncertainty… {done}/{total}"))
     bar.empty()
 
 
 def import_panel(ws: Workspace) -> None:
     """Import existing masks (PNG, NIfTI, DICOM SEG) as edits (undoable)."""
-    from core.labeling import import_masks
-
     label = st.session_state.get(K + "label", ws.labels[0])
     upload = st.file_uploader("Import masks (PNG, NIfTI, DICOM SEG)", type=["png", "nii", "gz", "dcm"],
                               key=K + f"import.{ws.image_id}",
@@ -219,9 +215,6 @@ def import_panel(ws: Workspace) -> None:
 
 def export_panel(ws: Workspace) -> None:
     """Downloads: the zip of everything (this image or the whole session), and single files."""
-    from core.export.bundle import ExportItem, build_bundle, label_map_nifti_bytes, safe_name, session_items
-    from core.export.coco import coco_bytes
-    from core.export.png import mask_png_bytes
 
     label = st.session_state.get(K + "label", ws.labels[0])
     frame = int(st.session_state.get(K + "frame", 0))
@@ -253,8 +246,6 @@ def export_panel(ws: Workspace) -> None:
                                 f"{name}_coco.json", "application/json", key=K + "dl_coco")
         if ws.image.datasets:
             if cols[3].button(f"DICOM SEG ({label})", key=K + "seg_btn"):
-                from core.export.dicom_seg import seg_bytes
-
                 with user_errors(ValueError):
                     st.session_state[K + "seg"] = seg_bytes(ws.masks.data[label], list(ws.image.datasets),
                                                             label=label)
@@ -277,10 +268,6 @@ def _open_and_rerun(image: Any, name: str) -> None:
 
 def open_working_image_once() -> None:
     """A new working image from the Upload page opens here (once per image and browser session)."""
-    import hashlib
-
-    from core.ui.state import get_working_image
-
     working = get_working_image()
     if working is None:
         return
@@ -293,8 +280,6 @@ def open_working_image_once() -> None:
 
 def image_source(expanded: bool) -> None:
     """Upload (one or several files, zips), a bundled example, or the working image."""
-    from core.ui.state import get_working_image
-
     for problem in st.session_state.pop(K + "upload_problems", []):
         st.error(problem)
     with st.expander("Open an image", expanded=expanded):
@@ -303,8 +288,6 @@ def image_source(expanded: bool) -> None:
             uploads = st.file_uploader("DICOM, NIfTI, PNG/JPEG, or a zip (several files = several images of the "
                                        "session)", accept_multiple_files=True, key=K + "upload")
             if uploads and st.button("Add to the session and open", key=K + "open_upload"):
-                from core.labeling import add_uploads
-
                 try:
                     ids, problems = add_uploads(store(), ensure_session(), [(u.name, u.getvalue()) for u in uploads])
                     if ids:
@@ -314,16 +297,12 @@ def image_source(expanded: bool) -> None:
                 st.session_state[K + "upload_problems"] = problems
                 st.rerun()
         with tab_ex:
-            from core.examples import list_examples
-
             examples = list_examples("segmentation")
             if not examples:
                 st.info("No example images are installed.")
             else:
                 pick = st.selectbox("Example image", [e.name for e in examples], key=K + "example")
                 if st.button("Open example", key=K + "open_example"):
-                    from core.imaging import load
-
                     example = next(e for e in examples if e.name == pick)
                     with user_errors() as outcome:
                         image = load(example.path)

@@ -15,13 +15,17 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from core.errors import MedLensError
+from core.imaging import frame_to_uint8
 from core.labeling import Workspace
 from core.masks import measure as measure_mod
 from core.masks import ops
 from core.masks.overlay import compose, display_base, hex_to_rgb, to_jpeg
 from core.masks.strokes import CanvasScale, apply_shapes, boxes, click_points, objects_to_shapes
+from core.segmentation import service
+from core.segmentation.prompts import Click
 from core.segmentation.severity import lung_summary
 from core.ui.errors import user_errors
 
@@ -41,8 +45,6 @@ K = "seg."  # session_state prefix of this page
 
 def _rerun() -> None:
     """Rerun the editor fragment only; the whole page when this run is not a fragment rerun."""
-    from streamlit.errors import StreamlitAPIException
-
     try:
         st.rerun(scope="fragment")
     except StreamlitAPIException:
@@ -66,52 +68,21 @@ def _cached(key: tuple, make: Any) -> Any:
 
 def _frame_uint8(ws: Workspace, frame: int) -> np.ndarray:
     """Windowed uint8 frame, cached per image and frame."""
-    from core.imaging import frame_to_uint8
-
     return _cached(("frame", ws.image_id, frame), lambda: frame_to_uint8(ws.image, frame))
 
 
-def model_for_label(label: str) -> str | None:
-    """The registered segmentation model whose foreground label is ``label``."""
-    from core.registry import list_models
-
-    for spec in list_models("segmentation"):
-        if spec.labels and spec.labels[-1].lower() == label.lower():
-            return spec.name
-    return None
-
-
-def model_label(model: str | None) -> str | None:
-    """The foreground label a segmentation model outputs (its card's last label)."""
-    if not model:
-        return None
-    from core.registry import get_spec
-
-    try:
-        labels = get_spec(model).labels
-    except KeyError:
-        return None
-    return labels[-1] if labels and labels[-1].lower() != "background" else None
-
-
-def segment_into(ws: Workspace, model: str, frames: list[int], fallback_label: str) -> str:
-    """Run ``model`` on ``frames`` into its own label (added to the session when missing;
-    ``fallback_label`` when the card names none), one undoable edit per frame, with a progress
-    bar for several frames. Returns the label written."""
-    from core.segmentation import segment
-
-    label = model_label(model) or fallback_label
-    if label not in ws.labels:
-        ws.add_labels([label])
-        st.session_state.pop(K + "visible", None)  # show the new label too
+def _segment_into(ws: Workspace, model: str, frames: list[int], fallback_label: str) -> str:
+    """``service.segment_into`` with a progress bar for several frames; a label the model added
+    to the session is shown at once. Returns the label written."""
     bar = st.progress(0.0, text="Segmenting slices…") if len(frames) > 1 else None
-    for i, f in enumerate(frames):
-        result = segment(ws.image.frame(f), model)
-        ws.probs[(label, f)] = result.prob
-        ws.clicks.pop((label, f), None)
-        ws.edit(label, f, result.mask, f"model {model}")
+
+    def progress(done: int, total: int) -> None:
         if bar is not None:
-            bar.progress((i + 1) / len(frames), text=f"Segmenting slices… {i + 1}/{len(frames)}")
+            bar.progress(done / total, text=f"Segmenting slices… {done}/{total}")
+
+    label, added = service.segment_into(ws, model, frames, fallback_label, progress)
+    if added:
+        st.session_state.pop(K + "visible", None)  # show the new label too
     if bar is not None:
         bar.empty()
     return label
@@ -119,55 +90,38 @@ def segment_into(ws: Workspace, model: str, frames: list[int], fallback_label: s
 
 def _probability(ws: Workspace, label: str, frame: int, model: str) -> np.ndarray:
     """The model's probability map for this frame (computed once per label and frame)."""
-    from core.cache import get_model
-    from core.registry import get_spec
-    from core.segmentation import predict_proba
-
     key = (label, frame)
     if key not in ws.probs:
-        spec = get_spec(model)
-        ws.probs[key] = predict_proba(get_model(model), ws.image.frame(frame), spec.preprocessing)
+        ws.probs[key] = service.probability(model, ws.image.frame(frame))
     return ws.probs[key]
 
 
 def _apply_canvas(ws: Workspace, json_data: dict[str, Any], tool: str, label: str, frame: int,
                   scale: CanvasScale, model: str | None) -> str | None:
     """Turn the canvas objects into an edit; returns a message for the user, if any."""
-    mode, action = TOOLS[tool][0], TOOLS[tool][1]
+    action = TOOLS[tool][1]
     hw = ws.masks.shape[1:]
     current = ws.masks.get(label, frame)
     if action in ("add", "subtract"):
         shapes = objects_to_shapes(json_data, scale)
         ws.edit(label, frame, apply_shapes(current, shapes, action), f"{tool.lower()}")
         return None
-    model = model_for_label(label) or model  # a prompt on "opacity" uses the opacity model when there is one
+    model = service.model_for_label(label) or model  # a prompt on "opacity" uses the opacity model when there is one
     if model is None:
         return "Prompts need a segmentation model: pick one above."
-    from core.registry import get_spec
-
-    spec = get_spec(model)
+    image = ws.image.frame(frame)
+    # interactive prompts: the user's box or clicks say where, so the enclosing structure is not run
     if action == "box":
-        from core.cache import get_model
-        from core.segmentation import box_proba, threshold_and_clean
-
-        for x0, y0, x1, y1 in boxes(json_data, scale):
-            prob = box_proba(get_model(model), ws.image.frame(frame), spec.preprocessing, (x0, y0, x1, y1))
-            inside = np.zeros(hw, bool)
-            r0, r1 = max(0, int(np.floor(y0))), min(hw[0], int(np.ceil(y1)))
-            c0, c1 = max(0, int(np.floor(x0))), min(hw[1], int(np.ceil(x1)))
-            inside[r0:r1, c0:c1] = True
-            found = threshold_and_clean(prob, spec.preprocessing)
-            ws.edit(label, frame, np.where(inside, found, current), "box prompt")
+        for box in boxes(json_data, scale):
+            found = service.segment(model, image, box=box, outside=current, within=False)
+            ws.edit(label, frame, found.mask, "box prompt")
             current = ws.masks.get(label, frame)
         return None
-    from core.segmentation import Click, refine_with_clicks
-
     clicks = ws.clicks.setdefault((label, frame), [])
     for row, col in click_points(json_data, scale, hw):
         clicks.append(Click(row, col, action == "click+"))
-    prob = _probability(ws, label, frame, model)
-    mask = refine_with_clicks(prob, ws.image.frame(frame), clicks, spec.preprocessing)
-    ws.edit(label, frame, mask, f"{len(clicks)} click(s)")
+    found = service.segment(model, image, clicks=clicks, prob=_probability(ws, label, frame, model), within=False)
+    ws.edit(label, frame, found.mask, f"{len(clicks)} click(s)")
     return None
 
 
@@ -239,7 +193,7 @@ def _slices(ws: Workspace, label: str, model: str | None) -> int:
         _rerun()
     if c2.button("Run model on all slices", key=K + "run_all", disabled=model is None,
                  help=None if model else "Pick a segmentation model first"):
-        st.session_state[K + "pending_label"] = segment_into(ws, model, list(range(frames)), label)
+        st.session_state[K + "pending_label"] = _segment_into(ws, model, list(range(frames)), label)
         _rerun()
     return frame
 
@@ -247,29 +201,26 @@ def _slices(ws: Workspace, label: str, model: str | None) -> int:
 def model_picker(ws: Workspace) -> str | None:
     """Segmentation model picker with its card and the Segment button; None when no model is
     registered (the page says so plainly)."""
-    from core.registry import get_spec, list_models
-
-    models = [spec.name for spec in list_models("segmentation")]
+    models = service.model_names()
     c_model, c_segment = st.columns([3, 2], vertical_alignment="bottom")
     if not models:
         c_model.warning("**No segmentation model is registered.** Drawing, measurements, sessions and exports "
                         "work; Segment, box and click prompts need a model (`python -m core models` lists them).")
         return None
     label_now = st.session_state.get(K + "label", ws.labels[0])
-    default = model_for_label(label_now)
+    default = service.model_for_label(label_now)
     model = c_model.selectbox("Segmentation model", models, key=K + "model",
                               index=models.index(default) if default in models else 0)
-    spec = get_spec(model)
+    card = service.model_card(model)
     with c_model.expander(f"Model card: {model}"):
-        st.write(spec.card.get("description", ""))
-        st.json({k: spec.card.get(k) for k in ("labels", "metrics", "intended_use", "command") if k in spec.card},
-                expanded=False)
-    target = model_label(model) or label_now
+        st.write(card.pop("description"))
+        st.json(card, expanded=False)
+    target = service.model_label(model) or label_now
     if c_segment.button(f"Segment → {target}", type="primary", key=K + "segment", icon=":material/auto_fix_high:"):
         frame = int(st.session_state.get(K + "frame", 0))
         with user_errors():
             with st.status(f"Running {model} on slice {frame}…", expanded=False) as status:
-                written = segment_into(ws, model, [frame], label_now)
+                written = _segment_into(ws, model, [frame], label_now)
                 share = ws.masks.get(written, frame).mean() * 100
                 status.update(label=f"{model}: {written} covers {share:.1f} % of the image", state="complete")
             st.session_state[K + "label"] = written

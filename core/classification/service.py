@@ -1,0 +1,58 @@
+"""What the classification tab and ``python -m core classify`` call: the models to offer, one
+image classified with calibrated uncertainty, its explanation map, and a batch of files scored.
+
+Pages and commands never read a card or load weights themselves; everything model-specific
+(preprocessing, threshold, temperature, label mapping) comes from the card through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from core.cache import device_of, get_model
+from core.classification import batch, explain
+from core.classification.inference import Prediction, prepare, resize01
+from core.classification.inference import classify as classify_image
+from core.registry import ModelSpec, list_models, require_spec
+
+TASK = "classification"
+METHODS = tuple(explain.METHODS)
+
+
+def models() -> list[ModelSpec]:
+    """The registered classifiers, sorted by name."""
+    return list_models(TASK)
+
+
+def model(name: str) -> ModelSpec:
+    """The spec of classifier ``name``; InputError listing the valid names otherwise."""
+    return require_spec(name, TASK)
+
+
+def classify(image: Any, name: str, *, tta: bool = True, device: str | None = None) -> Prediction:
+    """One image -> calibrated probability, label, TTA interval, low-confidence and OOD flags."""
+    return classify_image(image, name, device=device, tta=tta)
+
+
+def display_gray(image: Any, name: str, longest: int = 448) -> np.ndarray:
+    """The image as the model sees it (its window and channels), gray in [0, 1], ``longest`` px on its long side."""
+    _, grays = prepare(image, model(name))
+    gray = grays[0].pixels
+    scale = longest / max(gray.shape)
+    return resize01(gray, (max(1, round(gray.shape[0] * scale)), max(1, round(gray.shape[1] * scale))))
+
+
+def explanation(image: Any, name: str, method: str) -> np.ndarray:
+    """Evidence map for the positive class (``explain.METHODS``: Grad-CAM, ...) at the model's input size."""
+    batch_, _ = prepare(image, model(name))
+    net = get_model(name)
+    return explain.explain(net, batch_.to(device_of(net)), method)[0]
+
+
+def score(sources: Iterable[Any], name: str, *, tta: bool = False, batch_size: int = 64,
+          progress: Callable[[int, int], None] | None = None) -> batch.BatchResult:
+    """Score files, folders, zips or ``(name, bytes)`` uploads; unreadable files are rows with a reason."""
+    return batch.score(list(sources), name, batch_size=batch_size, tta=tta, progress=progress)
