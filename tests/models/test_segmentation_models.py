@@ -13,7 +13,8 @@ import torch
 
 from core import cache
 from core.registry import ModelSpec
-from core.segmentation.inference import predict_proba, segment
+from core.segmentation.inference import predict_proba
+from core.segmentation.service import evaluate, segment
 from core.segmentation.metrics import dice_iou
 from tests.models.base import BaseModelTester
 
@@ -47,12 +48,12 @@ class SegmentationModelTester(BaseModelTester):
         from core.segmentation.data import load_cases
 
         folder, masks, stems = self._val_cases(spec, shared_data)
-        scores = [dice_iou(segment(img, spec.name).mask, truth)[0] for _, img, truth in load_cases(folder, masks, stems)]
+        scores = [dice_iou(segment(spec.name, img).mask, truth)[0] for _, img, truth in load_cases(folder, masks, stems)]
         assert np.mean(scores) >= self.min_val_dice, scores
 
+    @pytest.mark.slow
     def test_evaluate_command_matches_library(self, spec: ModelSpec, shared_data: Path, tmp_path: Path, capsys) -> None:
         from core.cli import main
-        from core.segmentation.evaluate import evaluate_folder
 
         folder, masks, stems = self._val_cases(spec, shared_data)
         (tmp_path / "images").mkdir()
@@ -65,7 +66,7 @@ class SegmentationModelTester(BaseModelTester):
         assert code == 0
         printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert set(printed) == {"model", "dice", "iou", "n"}
-        library = evaluate_folder(spec.name, tmp_path / "images", tmp_path / "masks")
+        library = evaluate(spec.name, tmp_path / "images", tmp_path / "masks")
         assert printed["n"] == 2
         assert printed["dice"] == pytest.approx(library["dice"]) and printed["iou"] == pytest.approx(library["iou"])
 

@@ -58,6 +58,7 @@ def test_eight_threads_load_once(tiny_model: str, monkeypatch: pytest.MonkeyPatc
     assert len(results) == 8 and all(r is results[0] for r in results)
 
 
+@pytest.mark.slow
 def test_lru_eviction_past_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_cards) -> None:
     for name in ("tiny-a", "tiny-b", "tiny-c"):
         write_tiny_model(tmp_path, name)

@@ -65,6 +65,7 @@ def test_pneumonia_validation_split_matches_card(pneumonia_val) -> None:
     assert np.bincount(pneumonia_val[1]).tolist() == split["val_class_counts"]
 
 
+@pytest.mark.slow
 def test_temperature_lowers_ece_on_validation(pneumonia_val) -> None:
     """On the 829 validation X-rays; the card's own numbers must be what this measures."""
     from core import cache

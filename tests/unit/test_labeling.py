@@ -156,6 +156,7 @@ def _writer(tmp_path, path, image_id, label, n, delay) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_two_writers_at_once(tmp_path):
     path = tmp_path / "l.sqlite"
     s = LabelingStore(path)
@@ -173,6 +174,7 @@ def test_two_writers_at_once(tmp_path):
     s.close()
 
 
+@pytest.mark.slow
 def test_killed_process_loses_at_most_the_edit_in_flight(tmp_path):
     path = tmp_path / "l.sqlite"
     s = LabelingStore(path)

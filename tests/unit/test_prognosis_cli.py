@@ -19,6 +19,7 @@ def _last_json(capsys) -> dict:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_evaluate_risk_on_shared_csv(shared_data, tmp_path, capsys) -> None:
     """A slice of the shared file (same columns; 100 strokes + 500 others keeps the bootstrap quick)."""
     frame = pd.read_csv(shared_data / "clinical" / "stroke" / "stroke_train.csv", dtype=str, keep_default_na=False)
@@ -60,6 +61,7 @@ def test_evaluate_sequence_wrong_length_exits_2(tmp_path, capsys) -> None:
     assert "sequence length" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_evaluate_survival_small_cv(capsys) -> None:
     assert main(["evaluate", "survival", "--model", "gbsg2-deepsurv", "--dataset", "veterans",
                  "--cv", "3", "--seed", "5"]) == 0

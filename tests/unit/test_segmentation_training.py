@@ -68,6 +68,7 @@ def _tiny_polyp_set(root: Path, n: int = 10) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_continuing_a_model_only_keeps_a_better_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``--init-from NAME`` on NAME itself: the stage starts from the saved weights' validation Dice;
     without a gain weights and card stay as they were, with one the card chains both commands."""

@@ -67,6 +67,7 @@ def wait_for(job_id: str, predicate, timeout: float = 120.0) -> jobs.JobStatus:
     raise AssertionError(f"timed out; last status {jobs.job_status(job_id)}")
 
 
+@pytest.mark.slow
 def test_background_job_cancel_resume_and_register():
     from core import registry
     from core.synthesis.generate import sample
