@@ -86,7 +86,7 @@ def mask_stroke() -> dict[str, Any]:
 def segment_overlay() -> dict[str, Any]:
     from core.masks.overlay import compose, display_base, to_jpeg
     from core.registry import list_models
-    from core.segmentation import segment
+    from core.segmentation.service import segment
 
     models = [s.name for s in list_models("segmentation") if s.weights and s.weights.exists()]
     if not models:
@@ -95,13 +95,13 @@ def segment_overlay() -> dict[str, Any]:
     rng = np.random.default_rng(0)
     image = rng.normal(100, 30, (SIZE, SIZE)).astype(np.float32)
     gray = np.clip(image, 0, 255).astype(np.uint8)
-    segment(image, model)  # load the model into the cache
+    segment(model, image)  # load the model into the cache
     base = display_base(gray, (540, 540))  # cached per image by the page
 
-    mask = segment(image, model).mask
+    mask = segment(model, image).mask
 
     def segment_only() -> None:
-        segment(image, model)
+        segment(model, image)
 
     def overlay() -> None:  # what the page does after Segment: overlay -> JPEG for the canvas
         to_jpeg(compose(gray, [mask], ["#00c853"], 0.4, size=(540, 540), base=base))

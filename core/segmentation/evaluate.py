@@ -1,4 +1,4 @@
-"""Evaluate a segmentation model on a folder of images and a folder of masks.
+"""Read an evaluation folder pair: images and masks matched by name (``service.evaluate`` scores them).
 
 Images and masks are matched by file name (stem, so ``a.png`` matches ``a.png`` or ``a.dcm``);
 masks may be any size (the prediction is resized to the mask); an image whose true mask is
@@ -8,17 +8,12 @@ empty scores 1 if the prediction is empty too, else 0 (``core.segmentation.metri
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import numpy as np
-import torch
 
 from core.errors import InputError
 from core.imaging import load
-from core.registry import get_spec
-from core.segmentation.inference import segment, threshold_and_clean
-from core.segmentation.metrics import dice_iou
-from core.segmentation.preprocess import resize
 
 
 def _files(folder: Path) -> dict[str, Path]:
@@ -52,20 +47,3 @@ def matched_cases(images_dir: Path, masks_dir: Path) -> Iterator[tuple[str, np.n
         raise InputError(f"no image in {images_dir} has a mask of the same name in {masks_dir}")
     for stem in common:
         yield stem, read_image(images[stem]), read_mask(masks[stem])
-
-
-def evaluate_folder(model_name: str, images_dir: Path, masks_dir: Path, tta: bool = False,
-                    device: str | None = None) -> dict[str, Any]:
-    """``{"model", "dice", "iou", "n"}``: mean per-image Dice/IoU at the model's threshold."""
-    dices, ious = [], []
-    for _, image, truth in matched_cases(images_dir, masks_dir):
-        result = segment(image, model_name, tta=tta, device=device)
-        mask = result.mask
-        if mask.shape != truth.shape:
-            prob = torch.from_numpy(result.prob)[None, None]
-            prob = resize(prob, truth.shape)[0, 0].numpy()
-            mask = threshold_and_clean(prob, get_spec(model_name).preprocessing, result.threshold)
-        d, i = dice_iou(mask, truth)
-        dices.append(d)
-        ious.append(i)
-    return {"model": model_name, "dice": float(np.mean(dices)), "iou": float(np.mean(ious)), "n": len(dices)}

@@ -2,36 +2,21 @@
 
 ``predict_proba`` prepares the image with the card's preprocessing, runs the network (with an
 optional horizontal-flip test-time augmentation) and returns the foreground probability at
-the image's original resolution. ``segment`` adds the card's threshold and post-processing and
-is what pages and the command line call (models come from ``core.cache``).
+the image's original resolution; ``threshold_and_clean`` applies the card's threshold and
+post-processing. ``core.segmentation.service.segment`` puts them together with prompts and the
+enclosing structure (models come from ``core.cache`` there).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from core.cache import device_of, get_model
-from core.errors import InputError, ModelError
-from core.registry import Preprocessing, get_spec
+from core.cache import device_of
+from core.errors import InputError
+from core.registry import Preprocessing
 from core.segmentation.postprocess import postprocess as clean
 from core.segmentation.preprocess import prepare, resize
-
-
-@dataclass
-class SegmentationResult:
-    """Probability map and mask at the input's resolution, plus what produced them."""
-
-    prob: np.ndarray  # float32 (H, W) in [0, 1]
-    mask: np.ndarray  # bool (H, W)
-    threshold: float
-    model: str
-
-    @property
-    def area_fraction(self) -> float:
-        return float(self.mask.mean())
 
 
 @torch.no_grad()
@@ -76,39 +61,3 @@ def threshold_and_clean(prob: np.ndarray, preprocessing: Preprocessing, threshol
     if postprocess:
         mask = clean(mask, preprocessing.postprocess, dict(preprocessing.postprocess_options), keep_points)
     return mask
-
-
-def segment(
-    image: np.ndarray,
-    model_name: str,
-    *,
-    threshold: float | None = None,
-    tta: bool = False,
-    postprocess: bool = True,
-    device: str | None = None,
-) -> SegmentationResult:
-    """Segment ``image`` ``(H, W[, C])`` with registered model ``model_name``."""
-    try:
-        spec = get_spec(model_name)
-    except KeyError as exc:
-        raise ModelError(str(exc.args[0])) from None
-    model = get_model(model_name, device)
-    prob = predict_proba(model, image, spec.preprocessing, tta=tta)
-    t = float(spec.threshold if threshold is None else threshold)
-    mask = threshold_and_clean(prob, spec.preprocessing, t, postprocess)
-    region = within_region(image, spec.preprocessing, model_name, tta=tta, device=device)
-    if region is not None:  # e.g. opacity only inside the lungs
-        prob = prob * region
-        mask = mask & region
-    return SegmentationResult(prob=prob, mask=mask, threshold=t, model=model_name)
-
-
-def within_region(image: np.ndarray, preprocessing: Preprocessing, model_name: str = "", tta: bool = False,
-                  device: str | None = None) -> np.ndarray | None:
-    """The mask of the model named by the card's ``preprocessing.within`` (None when unset):
-    a model whose target lies inside another structure (opacity inside the lungs) is
-    restricted to it."""
-    within = preprocessing.within
-    if not within or within == model_name:
-        return None
-    return segment(image, within, tta=tta, device=device).mask

@@ -15,14 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from core.cache import get_model
 from core.errors import MedLensError
 from core.imaging import MedImage
 from core.labeling import Workspace, mean_entropy
 from core.registry import ModelSpec, list_models, require_spec
-from core.segmentation.evaluate import evaluate_folder, matched_cases
+from core.segmentation.evaluate import matched_cases
 from core.segmentation.inference import predict_proba, threshold_and_clean
+from core.segmentation.metrics import dice_iou
+from core.segmentation.preprocess import resize
 from core.segmentation.prompts import Click, box_proba, click_curve, refine_with_clicks
 from core.segmentation.severity import severity_from_masks
 
@@ -226,10 +229,22 @@ def score_uncertainty(ws: Workspace, name: str, progress: Progress | None = None
 
 def evaluate(name: str, images: Path, masks: Path, *, tta: bool = False, device: str | None = None,
              clicks: bool = False) -> dict[str, Any]:
-    """Dice and IoU of ``name`` on a folder of images and masks (same file names); with ``clicks``,
-    also the mean Dice after 0/1/3/5 simulated clicks (``prompts.click_curve``)."""
+    """``{"model", "dice", "iou", "n"}``: mean per-image Dice/IoU of ``name`` (as ``segment`` runs it, at
+    the card's threshold) on a folder of images and masks with the same names; a mask of another size
+    gets the probability resized to it. With ``clicks``, also the mean Dice after 0/1/3/5 simulated
+    clicks (``prompts.click_curve``)."""
     spec = _spec(name)
-    result = evaluate_folder(name, images, masks, tta=tta, device=device)
+    dices, ious = [], []
+    for _, image, truth in matched_cases(images, masks):
+        found = segment(name, image, tta=tta, device=device)
+        mask = found.mask
+        if mask.shape != truth.shape:
+            prob = resize(torch.from_numpy(found.prob)[None, None], truth.shape)[0, 0].numpy()
+            mask = threshold_and_clean(prob, spec.preprocessing, found.threshold)
+        d, i = dice_iou(mask, truth)
+        dices.append(d)
+        ious.append(i)
+    result: dict[str, Any] = {"model": name, "dice": float(np.mean(dices)), "iou": float(np.mean(ious)), "n": len(dices)}
     if clicks:
         cases = list(matched_cases(images, masks))
         result["clicks"] = click_curve(get_model(name, device), cases, spec.preprocessing)

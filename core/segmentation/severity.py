@@ -14,7 +14,6 @@ import numpy as np
 from scipy import ndimage
 
 from core.masks.measure import area_units
-from core.segmentation.inference import segment
 
 
 @dataclass
@@ -64,19 +63,6 @@ def severity_from_masks(lung_mask: np.ndarray, opacity_mask: np.ndarray) -> Seve
         right = float((opacity & image_left).sum() / image_left.sum())
         left = float((opacity & image_right).sum() / image_right.sum())
     return Severity(lung, opacity, share, right, left)
-
-
-def opacity_severity(
-    image: np.ndarray,
-    lung_model: str = "lungs-cxr",
-    opacity_model: str = "opacity-cxr",
-    tta: bool = False,
-    device: str | None = None,
-) -> Severity:
-    """Run both models on a chest radiograph and score the opacity burden."""
-    lungs = segment(image, lung_model, tta=tta, device=device)
-    opacity = segment(image, opacity_model, tta=tta, device=device)
-    return severity_from_masks(lungs.mask, opacity.mask)
 
 
 def lung_summary(masks: dict[str, np.ndarray], spacing: Sequence[float] | None = None,
