@@ -30,9 +30,10 @@ def data_dir() -> Path:
     return Path(os.environ.get("MEDLENS_DATA_DIR") or DEFAULT_DATA_DIR)
 
 
-def _in_data_dir(path: Path) -> bool:
+def in_data_dir(path: str | Path) -> bool:
+    """Whether ``path`` is the data folder or inside it (user data: kept private)."""
     root = data_dir().absolute()
-    path = path.absolute()
+    path = Path(path).absolute()
     return path == root or root in path.parents
 
 
@@ -48,7 +49,7 @@ def ensure_private_dir(path: str | Path) -> Path:
     for folder in missing:  # mkdir's mode is reduced by the umask, and parents get the default
         os.chmod(folder, DIR_MODE)
     for folder in [path, *path.parents]:
-        if folder.exists() and _in_data_dir(folder) and (folder.stat().st_mode & 0o777) != DIR_MODE:
+        if folder.exists() and in_data_dir(folder) and (folder.stat().st_mode & 0o777) != DIR_MODE:
             os.chmod(folder, DIR_MODE)
     return path
 

@@ -20,8 +20,8 @@ from safetensors.torch import save_file
 
 from core.cache import resolve_device
 from core.errors import InputError
-from core.paths import data_dir
-from core.registry import WEIGHTS_FILE, parse_card
+from core.paths import FILE_MODE, data_dir, ensure_private_dir, in_data_dir
+from core.registry import MODELS_DIR, WEIGHTS_FILE, parse_card
 
 USER_MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -73,11 +73,27 @@ def _state(state: Mapping[str, torch.Tensor] | torch.nn.Module) -> dict[str, tor
     return {k: v.detach().cpu().contiguous() for k, v in state.items()}
 
 
+def _open_folder(folder: Path) -> int:
+    """Create ``folder``; returns the file mode for what goes in it: 0600 in a private 0700 folder
+    for a user's model (under the data folder), else 0644 (committed models must be readable)."""
+    if in_data_dir(folder):
+        ensure_private_dir(folder)
+        return FILE_MODE
+    folder.mkdir(parents=True, exist_ok=True)
+    return 0o644
+
+
+def model_folder(name: str, out: str | Path | None = None) -> Path:
+    """Where a trainer writes model ``name``: ``out`` when given, else the repo's ``models/<name>``."""
+    return Path(out) if out else MODELS_DIR / name
+
+
 def write_card(folder: Path, card: dict[str, Any]) -> None:
     """Validate ``card`` with the registry's parser, then write ``folder/card.json`` atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
+    mode = _open_folder(folder)
     tmp = folder / "card.json.tmp"
     tmp.write_text(json.dumps(card, indent=2, default=str) + "\n")
+    os.chmod(tmp, mode)
     try:
         parse_card(tmp)
     except Exception:
@@ -93,11 +109,11 @@ def save_model(folder: Path, state: Mapping[str, torch.Tensor] | torch.nn.Module
     process) never sees half a file. The card is checked by the registry before it replaces the
     old one and always names ``model.safetensors`` as its weights.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    mode = _open_folder(folder)
     if state is not None:
         tmp = folder / f"{WEIGHTS_FILE}.tmp"
         save_file(_state(state), str(tmp))
-        os.chmod(tmp, 0o644)  # safetensors writes 0600; committed weights must be readable
+        os.chmod(tmp, mode)  # committed weights must be readable; a user's stay private
         tmp.replace(folder / WEIGHTS_FILE)
     write_card(folder, {**card, "weights": WEIGHTS_FILE})
     return folder

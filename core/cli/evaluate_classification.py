@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from core.classification.batch import evaluate_arrays, expand_sources, read_entry
+from core.classification.inference import classification_spec
 from core.errors import InputError
 
 HELP = "AUC / accuracy of a classifier on a folder (one subfolder per class) or an npz split"
@@ -23,8 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _folder(root: Path, spec) -> tuple[list[Any], np.ndarray]:
-    from core.classification.batch import expand_sources, read_entry
-
     if not root.is_dir():
         raise InputError(f"{root}: no such folder")
     dataset_of_class = list(spec.card.dataset_label_of_class)
@@ -62,9 +62,6 @@ def _npz(path: Path, split: str) -> tuple[list[Any], np.ndarray]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.classification.batch import evaluate_arrays
-    from core.classification.inference import classification_spec
-
     spec = classification_spec(args.model)
     images, labels = _folder(Path(args.folder), spec) if args.folder else _npz(Path(args.npz), args.split)
     return evaluate_arrays(args.model, images, labels, batch_size=max(1, args.batch_size))

@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 from core.errors import InputError
+from core.paths import data_dir, shared_data_dir
+from core.synthesis.data import load_gan_data, RECIPES
+from core.synthesis.generate import generator_spec, MAX_SAMPLES, sample
+from core.synthesis.study import ARMS, run_study, write_to_card
 
 HELP = "train small classifiers with real / classic-augmented / real + GAN data at several label fractions"
 
@@ -31,15 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    import numpy as np
-    import torch
-
-    from core.paths import data_dir
-    from core.paths import shared_data_dir
-    from core.synthesis.generate import MAX_SAMPLES, generator_spec, sample
-    from core.synthesis.study import ARMS, run_study, write_to_card
-    from core.synthesis.data import RECIPES, load_gan_data
-
     if args.model not in RECIPES:
         raise InputError(f"the study needs a committed GAN recipe; valid: {', '.join(sorted(RECIPES))}")
     if any(not 0 < f <= 1 for f in args.fractions):

@@ -9,9 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from core.classification.data import RECIPES
+from core.classification.training import train
 from core.errors import InputError
-from core.paths import shared_data_dir
-from core.registry import MODELS_DIR
+from core.paths import data_dir, shared_data_dir
+from core.trainloop import model_folder
 
 HELP = "train a classification model (pneumonia-cxr, breast-us) from ../shared/data and write its card"
 
@@ -32,19 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    import torch
-
-    from core.paths import data_dir
-    from core.classification.data import RECIPES
-    from core.classification.training import train
-
     if args.model not in RECIPES:
         raise InputError(f"unknown recipe {args.model!r}; valid: {', '.join(sorted(RECIPES))}")
     shared = Path(args.data)
     if not shared.is_dir():
         raise InputError(f"data folder not found: {shared}")
     torch.set_num_threads(max(1, args.threads))
-    out = Path(args.out) if args.out else MODELS_DIR / args.model
+    out = model_folder(args.model, args.out)
     workdir = Path(args.workdir) if args.workdir else data_dir() / "training" / args.model
     argv, skip = [], False
     for a in sys.argv[3:]:  # the reproducing command: without the finalise-only options

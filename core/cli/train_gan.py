@@ -9,7 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from core.errors import InputError
+from core.paths import data_dir, shared_data_dir
+from core.synthesis.data import RECIPES
+from core.synthesis.training import measure_card, train
 
 HELP = "train a class-conditional GAN (pneumonia-cgan, breast-cgan) from ../shared/data and write its card"
 
@@ -31,13 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    import torch
-
-    from core.paths import data_dir
-    from core.paths import shared_data_dir
-    from core.synthesis.data import RECIPES
-    from core.synthesis.training import measure_card, train
-
     if args.model not in RECIPES:
         raise InputError(f"unknown recipe {args.model!r}; valid: {', '.join(sorted(RECIPES))}")
     shared = Path(args.data) if args.data else shared_data_dir()

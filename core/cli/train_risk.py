@@ -8,6 +8,7 @@ from typing import Any
 
 from core.cli._prognosis_common import one_thread
 from core.paths import shared_data_dir
+from core.prognosis.training import train_risk as train
 
 HELP = "train stroke-risk (validation comparison of LR, GBM, MLP; logistic model shipped)"
 
@@ -22,8 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.prognosis.training import train_risk as train
-
     one_thread(args.threads)
     csv = Path(args.csv) if args.csv else shared_data_dir() / "clinical" / "stroke" / "stroke_train.csv"
     command = f"python -m core train risk --model {args.model} --seed {args.seed} --members {args.members}"

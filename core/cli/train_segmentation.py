@@ -9,7 +9,9 @@ from typing import Any
 
 from core.errors import InputError
 from core.paths import shared_data_dir
-from core.registry import MODELS_DIR
+from core.segmentation.data import RECIPES
+from core.segmentation.training import record_click_curve, train
+from core.trainloop import model_folder
 
 HELP = "train a segmentation model (lungs-cxr, opacity-cxr, polyp-endoscopy) on ../shared/data/seg"
 
@@ -33,17 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.segmentation.data import RECIPES
-    from core.segmentation.training import train
-
     if args.model not in RECIPES:
         raise InputError(f"unknown segmentation model {args.model!r}; valid: {', '.join(sorted(RECIPES))}")
     if not (args.data / RECIPES[args.model].sources[0][0]).is_dir():
         raise InputError(f"segmentation data not found under {args.data}")
-    out = args.out or MODELS_DIR / args.model
+    out = model_folder(args.model, args.out)
     if args.clicks_only:
-        from core.segmentation.training import record_click_curve
-
         if not (out / "card.json").exists():
             raise InputError(f"no trained model in {out}: train it first")
         report = record_click_curve(args.model, args.data, out, threads=args.threads,

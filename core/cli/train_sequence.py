@@ -7,6 +7,7 @@ from typing import Any
 
 from core.cli._prognosis_common import one_thread
 from core.errors import InputError
+from core.prognosis.training import PRESETS, train_sequence as train
 
 HELP = "train ecg200-gru / ecg5000-gru (k-fold CV of GRU and 1-D CNN, then fit on the TRAIN split)"
 
@@ -23,8 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.prognosis.training import PRESETS, train_sequence as train
-
     if args.model not in PRESETS:
         raise InputError(f"unknown sequence model {args.model!r}; valid: {', '.join(PRESETS)}")
     one_thread(args.threads)

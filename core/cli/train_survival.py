@@ -8,6 +8,7 @@ from typing import Any
 
 from core.cli._prognosis_common import one_thread, parse_seeds
 from core.prognosis.survival import DeepSurvRecipe
+from core.prognosis.training import train_survival as train
 
 HELP = "train the DeepSurv ensemble (CV vs Cox and RSF, then fit on all patients)"
 
@@ -25,8 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from core.prognosis.training import train_survival as train
-
     one_thread(args.threads)
     recipe = DeepSurvRecipe.from_json({**DeepSurvRecipe().to_json(), **json.loads(args.recipe)})
     command = (f"python -m core train survival --model {args.model} --dataset {args.dataset} --seed {args.seed} "

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from core.imaging import MedImage, window_to_uint8
+from core.imaging import auto_window, MedImage, window_to_uint8
 from core.preprocess import CT_PRESETS, resolve_window
 
 DISPLAY_MAX_SIDE = 720
@@ -84,8 +84,6 @@ def reset_view(image: MedImage, prefix: str) -> None:
 
 
 def _auto(image: MedImage) -> tuple[float, float]:
-    from core.imaging import auto_window
-
     return auto_window(image.pixels)
 
 

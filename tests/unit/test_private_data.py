@@ -69,3 +69,18 @@ def test_the_labeling_store_and_its_wal_files_are_private(data) -> None:
     assert all(_mode(p) == 0o600 for p in files), {p.name: oct(_mode(p)) for p in files}
     assert _mode(data) == 0o700 and _mode(data / "labeling") == 0o700
     store.close()
+
+
+def test_a_users_model_is_private_and_a_committed_one_readable(data, tmp_path) -> None:
+    from models.toy import TinyCNN
+
+    from core.trainloop import save_model, user_model_folder
+
+    card = {"name": "mine", "task": "test", "architecture": {"name": "tiny_cnn", "args": {"in_channels": 1, "num_classes": 2}},
+            "preprocessing": {"size": [16, 16], "channels": 1}, "labels": ["dark", "bright"]}
+    state = TinyCNN(in_channels=1, num_classes=2)
+    mine = save_model(user_model_folder("mine"), state, card)
+    assert mine.parent.parent == data and _mode(data) == 0o700 and _mode(mine) == 0o700
+    assert {p.name: _mode(p) for p in mine.iterdir()} == {"model.safetensors": 0o600, "card.json": 0o600}
+    committed = save_model(tmp_path / "repo" / "models" / "mine", state, card)  # outside the data folder
+    assert {p.name: _mode(p) for p in committed.iterdir()} == {"model.safetensors": 0o644, "card.json": 0o644}
