@@ -39,7 +39,7 @@ from core.errors import InputError
 from core.export.samples import png_bytes
 from core.imaging import load
 from core.labeling import get_store
-from core.paths import data_dir
+from core.paths import data_dir, ensure_private_dir, private_file, write_private
 from core.registry import registry
 from core.synthesis.generate import grid, latents, to_uint8
 from core.synthesis.quality import resize_uint8
@@ -231,16 +231,18 @@ def create_job(name: str, dataset: dict[str, Any], size: int, minutes: float, st
         images = resize_uint8((np.clip(images, 0, 1) * 255).round().astype(np.uint8), size).astype(np.float32) / 255
     job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     folder = jobs_root() / job_id
-    (folder / "grids").mkdir(parents=True)
-    np.savez_compressed(folder / "data.npz", train_images=(np.clip(images, 0, 1) * 255).round().astype(np.uint8),
+    ensure_private_dir(folder / "grids")  # the user's images: 0700 folders, 0600 files
+    data = io.BytesIO()
+    np.savez_compressed(data, train_images=(np.clip(images, 0, 1) * 255).round().astype(np.uint8),
                         train_labels=np.asarray(dataset["labels"], np.uint8).reshape(-1, 1))
+    write_private(folder / "data.npz", data.getvalue())
     g_args, d_args = generator_args(size, len(dataset["classes"]))
     spec = {"id": job_id, "name": name, "classes": list(dataset["classes"]), "size": size, "steps": int(steps),
             "max_seconds": float(minutes) * 60, "batch_size": int(batch_size), "seed": int(seed),
             "g_args": g_args, "d_args": d_args, "n_images": int(len(images)),
             "class_counts": np.bincount(dataset["labels"], minlength=len(dataset["classes"])).tolist(),
             "limits": asdict(limits), "created": time.time()}
-    (folder / "spec.json").write_text(json.dumps(spec, indent=2))
+    write_private(folder / "spec.json", json.dumps(spec, indent=2))
     _write_status(folder, {"state": "queued", "step": 0, "seconds": 0.0, "message": "created"})
     return job_id
 
@@ -248,9 +250,7 @@ def create_job(name: str, dataset: dict[str, Any], size: int, minutes: float, st
 def _write_status(folder: Path, status: dict[str, Any]) -> None:
     path = folder / "status.json"
     previous = json.loads(path.read_text()) if path.exists() else {}
-    tmp = folder / "status.json.tmp"
-    tmp.write_text(json.dumps({**previous, **status, "updated": time.time()}))
-    tmp.replace(path)
+    write_private(path, json.dumps({**previous, **status, "updated": time.time()}))
 
 
 _PROCESSES: dict[str, subprocess.Popen] = {}
@@ -280,7 +280,7 @@ def start(job_id: str, resume: bool = False) -> None:
     (folder / "cancel").unlink(missing_ok=True)
     _write_status(folder, {"state": "queued", "message": "resuming" if resume else "starting"})
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    with open(folder / "worker.log", "a") as log:
+    with open(private_file(folder / "worker.log"), "a") as log:
         process = subprocess.Popen([sys.executable, "-m", "core.synthesis.jobs", str(folder)] + (["--resume"] if resume else []),
                                    cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     _PROCESSES[job_id] = process
@@ -290,7 +290,7 @@ def start(job_id: str, resume: bool = False) -> None:
 def cancel(job_id: str) -> None:
     """Ask the worker to stop after its current step; it keeps a checkpoint for ``resume``."""
     folder = _folder(job_id)
-    (folder / "cancel").touch()
+    private_file(folder / "cancel")
     _write_status(folder, {"state": "cancelling", "message": "stopping after the current step"})
 
 
@@ -384,14 +384,14 @@ def worker(folder: Path, resume_run: bool = False) -> str:
         return seconds_before + time.time() - started
 
     def on_log(point: dict) -> None:
-        (folder / "history.json").write_text(json.dumps(trainer.history))
+        write_private(folder / "history.json", json.dumps(trainer.history))
         _write_status(folder, {"step": trainer.step_count, "seconds": round(elapsed(), 1)})
 
     def should_stop() -> bool:
         if trainer.step_count and trainer.step_count % grid_every == 0:
             path = folder / "grids" / f"step_{trainer.step_count:06d}.png"
             if not path.exists():
-                path.write_bytes(_grid_png(trainer, spec["classes"]))
+                write_private(path, _grid_png(trainer, spec["classes"]))
         return (folder / "cancel").exists()
 
     def checkpoint(tr) -> None:
@@ -400,8 +400,8 @@ def worker(folder: Path, resume_run: bool = False) -> str:
 
     result = run_loop(trainer, spec["steps"], max(0.0, spec["max_seconds"] - seconds_before), checkpoint,
                       on_log=on_log, should_stop=should_stop, log_every=10, checkpoint_every_s=60.0)
-    (folder / "history.json").write_text(json.dumps(trainer.history))
-    (folder / "grids" / f"step_{trainer.step_count:06d}.png").write_bytes(_grid_png(trainer, spec["classes"]))
+    write_private(folder / "history.json", json.dumps(trainer.history))
+    write_private(folder / "grids" / f"step_{trainer.step_count:06d}.png", _grid_png(trainer, spec["classes"]))
     if result.stopped == "cancelled":
         _write_status(folder, {"state": "cancelled", "step": trainer.step_count, "seconds": round(elapsed(), 1),
                                "message": f"cancelled at step {trainer.step_count}; resume continues from there"})
@@ -420,9 +420,8 @@ def worker(folder: Path, resume_run: bool = False) -> str:
                metrics={"status": "not measured: user-trained generator without a matching classifier",
                         "final_losses": trainer.history[-1] if trainer.history else {}},
                description=f"User-trained conditional GAN on {spec['n_images']} uploaded images ({', '.join(spec['classes'])}).")
-    with np.load(folder / "data.npz") as data_file:
-        np.savez_compressed(out / "reference.npz", train_images=data_file["train_images"],
-                            train_labels=data_file["train_labels"])
+    # the training images (data.npz holds exactly train_images and train_labels), kept private beside the card
+    write_private(out / "reference.npz", (folder / "data.npz").read_bytes())
     _write_status(folder, {"state": "finished", "step": trainer.step_count, "seconds": round(elapsed(), 1),
                            "model_dir": str(out), "message": f"finished ({result.stopped}); saved as model {spec['name']!r}"})
     return "finished"
@@ -432,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     folder = Path(argv[0])
     torch.set_num_threads(1)  # a background job: one thread, low priority, so the app stays responsive
+    os.umask(0o077)  # this process writes only into the job folder (history, grids, checkpoints): owner-only
     try:
         os.nice(10)
     except OSError:

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from core.cache import device_of, load_model, resolve_device
+from core.paths import write_private
 from core.registry import list_models, parse_card
 from core.synthesis import quality
 from core.synthesis.data import RECIPES, load_gan_data
@@ -206,7 +207,7 @@ class GanTrainer:
         tmp.replace(path)
         meta = {"step": self.step_count, "history": self.history, "rng": self.rng.bit_generator.state,
                 "config": asdict(self.config)}
-        path.with_suffix(".json").write_text(json.dumps(meta, default=int))
+        write_private(path.with_suffix(".json"), json.dumps(meta, default=int))  # beside the user's images: private
 
     def load(self, path: Path) -> None:
         """Resume from ``save``'s checkpoint."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import stat
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,6 +99,11 @@ def test_background_job_cancel_resume_and_register():
     assert spec.task == "generation" and spec.labels == ("cats", "dogs")
     s = sample("test-user-gan", "dogs", n=2, seed=0)
     assert s.images.shape == (2, 32, 32)
+    # the user's images and everything derived from them are private (issue #15: PHI at rest)
+    written = [folder, *folder.rglob("*"), spec.folder, *spec.folder.iterdir()]
+    modes = {str(p): oct(stat.S_IMODE(p.stat().st_mode)) for p in written}
+    wrong = {p: m for p, m in modes.items() if m != ("0o700" if Path(p).is_dir() else "0o600")}
+    assert not wrong, wrong
 
 
 def test_labeling_session_images_are_classed_by_largest_mask(tmp_path):
