@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from core.classification.inference import resize01, to_gray01
+from core.paths import ensure_private_dir
 
 PATIENT_PATTERNS = [
     (re.compile(r"^(NORMAL2-IM-\d+)-"), 1),
@@ -107,7 +108,7 @@ def load_cxr(root: Path, size: int, cache: Path | None = None) -> dict[str, Any]
     else:
         images = np.stack([resize01(to_gray01(load_image_file(f)).pixels, (size, size)) for f in files]).astype(np.float32)
         if cache_file:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(cache_file.parent)
             np.save(cache_file, images)
     return {"images": images, "labels": labels, "files": [f"{f.parent.name}/{f.name}" for f in files]}
 

@@ -27,6 +27,7 @@ from core.classification.data import RECIPES, load_data
 from core.classification.inference import normalise
 from core.classification.metrics import auc
 from core.classification.report import measure_ood, measure_tta
+from core.paths import ensure_private_dir
 from core.registry import ModelSpec, Preprocessing, parse_card
 from core.trainloop import hardware, save_model, write_card
 from models.architectures import build_architecture
@@ -160,7 +161,7 @@ def train(name: str, shared: Path, out_dir: Path, workdir: Path, seed: int = 0, 
     if max_minutes:
         recipe["max_minutes"] = float(max_minutes)
     torch.manual_seed(seed)
-    workdir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(workdir)  # under the data folder: owner-only
     t0 = time.time()
     data = load_data(recipe, shared, workdir, seed)
     log({"data": data["split"], "load_seconds": round(time.time() - t0, 1)})

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from core.cache import device_of, load_model, resolve_device
-from core.paths import write_private
+from core.paths import ensure_private_dir, write_private
 from core.registry import list_models, parse_card
 from core.synthesis import quality
 from core.synthesis.data import RECIPES, load_gan_data
@@ -325,7 +325,7 @@ def train(name: str, shared: Path, out_dir: Path, workdir: Path, seed: int = 0, 
     """Train recipe ``name``; the latest generator and card are (re)written every checkpoint."""
     recipe = {**RECIPES[name]}
     total_steps = int(steps or recipe["steps"])
-    workdir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(workdir)  # under the data folder: owner-only
     t0 = time.time()
     data = load_gan_data(recipe, shared, workdir, seed)
     log({"data": data["split"], "load_seconds": round(time.time() - t0, 1)})
