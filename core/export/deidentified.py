@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
 
 from core.errors import InputError
 from core.export.derived import dataset_bytes, zip_bytes
@@ -72,12 +73,30 @@ def file_names(datasets: Iterable[Dataset]) -> list[str]:
     return names
 
 
+def _pixel_data_problem(ds: Dataset) -> str | None:
+    """Why the native pixel data cannot be written as valid DICOM (truncated), or None."""
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if "PixelData" not in ds or syntax is None or UID(syntax).is_compressed:
+        return None
+    try:
+        frames = int(str(ds.get("NumberOfFrames", 1) or 1))
+        expected = int(ds.Rows) * int(ds.Columns) * frames * int(ds.get("SamplesPerPixel", 1) or 1) * int(ds.BitsAllocated)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    have = len(ds.PixelData or b"")
+    return f"the pixel data is truncated ({have} of {(expected + 7) // 8} bytes)" if have * 8 < expected else None
+
+
 def deidentified_files(datasets: Iterable[tuple[str, Dataset]], deidentifier: Deidentifier
                        ) -> tuple[list[tuple[str, bytes]], list[dict[str, str]]]:
     """(files, skipped): (name, bytes) of a de-identified copy of every (label, dataset), and
     ``{"file", "reason"}`` for those that cannot be written as valid DICOM."""
     clean, skipped = [], []
     for label, ds in datasets:
+        problem = _pixel_data_problem(ds)
+        if problem:
+            skipped.append({"file": label, "reason": problem})
+            continue
         out = deidentifier(ds)
         try:
             clean.append((out, dataset_bytes(out)))

@@ -4,8 +4,10 @@ Every attribute of Table E.1-1 (current edition, ``ps315_e1_1.json`` beside this
 its action on a copy of each dataset, sequences included:
 
 - X remove, Z empty, D a dummy value, U a new UID; for the combined actions (X/Z, X/D, Z/D,
-  X/Z/D, X/Z/U*) the choice that keeps a type-1/2 attribute present (D before Z before X),
-  so that de-identification does not make a valid object invalid;
+  X/Z/D, X/Z/U*) the choice that keeps a type-1/2 attribute valid (D before Z before X; dates
+  get a dummy that is the date shifted by the secret per-study offset, times 000000; sequences
+  are removed rather than left empty, except type-2 ones), so that de-identification does not
+  make a valid object invalid (checked with dciodvfy);
 - dummies come from ``dicognito`` (realistic names, IDs, addresses, institutions, UIDs) where it
   has one, otherwise a salted pseudonym that fits the VR;
 - private tags, curves (50xx) and overlays (60xx) are removed;
@@ -61,6 +63,12 @@ KEEP_UIDS = frozenset({"TransferSyntaxUID", "CodingSchemeUID", "ContextUID", "Im
                        "SOPClassUID", "MediaStorageSOPClassUID", "ReferencedSOPClassUID",
                        "ReferencedSOPClassUIDInFile", "RelatedGeneralSOPClassUID", "OriginalSpecializedSOPClassUID"})
 DATE_VRS = ("DA", "DT", "TM")
+# Sequences of the table that are type 2 (in IODs of these modalities; None = wherever present):
+# emptied, not removed. Elsewhere they are type 3, where an empty sequence is invalid.
+TYPE2_SEQUENCES: dict[str, frozenset[str] | None] = {
+    "AcquisitionContextSequence": None,
+    "ReferencedPerformedProcedureStepSequence": frozenset({"SR", "KO"}),
+}
 TEXT_VRS = ("LO", "SH", "LT", "ST", "UT", "UC", "CS", "AE", "UR")
 NUMBER_VRS = ("DS", "IS", "FL", "FD", "SL", "SS", "UL", "US", "SV", "UV")
 FILE_META_DROP = ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle", "ReceivingApplicationEntityTitle",
@@ -140,6 +148,7 @@ class _ProfileHandler(ElementAnonymizer):
         self.randomizer = Randomizer(salt)
         self.shift_days = -MIN_SHIFT_DAYS
         self.identifying_words: list[str] = []
+        self.modality = ""
 
     def __call__(self, dataset: Dataset, elem: DataElement) -> bool:
         tag = elem.tag
@@ -186,11 +195,10 @@ class _ProfileHandler(ElementAnonymizer):
                 return True  # keep the items; their UIDs and attributes are handled as the walk goes on
             actions = actions | {"Z"}
         if vr == "SQ":
-            order = ("Z", "X", "D")  # an empty sequence keeps a type-2 attribute valid
-        elif vr in DATE_VRS:
-            order = ("Z", "X", "D")  # the profile alone keeps no dates unless it must
+            # type 3 almost everywhere: remove (an empty one is invalid); type 2 ones stay, empty
+            order = ("Z", "X", "D") if self._type2(elem.keyword) or actions == {"Z"} else ("X", "Z", "D")
         else:
-            order = ("D", "Z", "X")  # a dummy keeps type-1 attributes valid
+            order = ("D", "Z", "X")  # a dummy keeps type-1 attributes valid (dates: shifted, times: 000000)
         action = next(a for a in order if a in actions)
         if action == "X":
             del dataset[elem.tag]
@@ -199,6 +207,12 @@ class _ProfileHandler(ElementAnonymizer):
         else:
             return self._dummy(elem)
         return True
+
+    def _type2(self, keyword: str) -> bool:
+        if keyword not in TYPE2_SEQUENCES:
+            return False
+        modalities = TYPE2_SEQUENCES[keyword]
+        return modalities is None or self.modality in modalities
 
     def _dummy(self, elem: DataElement) -> bool:
         vr = elem.VR
@@ -294,6 +308,7 @@ class Deidentifier:
 
             out.file_meta = FileMetaDataset()
         self._handler.shift_days = self.date_offset_days(str(ds.get("StudyInstanceUID", "") or ""))
+        self._handler.modality = str(ds.get("Modality", "") or "").upper()
         self._handler.identifying_words = _identifying_words(ds) if self.options.clean_descriptors else []
         for keyword in FILE_META_DROP:
             if keyword in out.file_meta:
@@ -320,7 +335,7 @@ class Deidentifier:
             codes.append(_code(*PATIENT_CHARACTERISTICS_CODE))
         out.DeidentificationMethod = f"PS3.15 E.1-1 {EDITION} (MedLens, dicognito {dicognito.__version__})"[:64]
         out.DeidentificationMethodCodeSequence = Sequence(codes)
-        out.LongitudinalTemporalInformationModified = "MODIFIED" if self.options.keep_dates_shifted else "REMOVED"
+        out.LongitudinalTemporalInformationModified = "MODIFIED"  # dates left are shifted ones
 
 
 def deidentify(ds: Dataset, deidentifier: Deidentifier | None = None) -> Dataset:

@@ -19,7 +19,7 @@ from core.export.derived import dataset_bytes
 from core.imaging import load
 from core.imaging.deid import (
     IDENTIFYING_KEYWORDS, DeidOptions, Deidentifier, deidentify, deidentify_series, profile_table,
-    remaining_identifiers,
+    remaining_identifiers, shift_date,
 )
 from core.imaging.dicom import read_dataset
 
@@ -227,9 +227,12 @@ def test_modified_dates_option_shifts_by_a_secret_per_study_offset() -> None:
     assert codes == {"113100", "113107"} and a.LongitudinalTemporalInformationModified == "MODIFIED"
 
 
-def test_without_the_option_dates_and_times_go() -> None:
-    clean = Deidentifier("secret")(_dated("1.2.3.1"))
-    assert clean.StudyDate == "" and clean.StudyTime == "" and "SeriesDate" not in clean
+def test_without_the_option_dates_and_times_go_or_get_dummies() -> None:
+    run = Deidentifier("secret")
+    clean = run(_dated("1.2.3.1"))
+    assert clean.StudyDate == "" and clean.StudyTime == ""  # Z
+    assert clean.SeriesDate == shift_date("20200302", "DA", run.date_offset_days("1.2.3.1"))  # X/D: dummy
+    assert clean.SeriesDate != "20200302"
 
 
 def test_patient_characteristics_option() -> None:
