@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.export.derived import export
+from core.export.image import export
 from core.preprocess import Pipeline
 from core.ui.errors import user_errors
 from core.ui.state import set_working_image

@@ -13,7 +13,8 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from core.errors import InputError
-from core.export.derived import dataset_bytes, zip_bytes
+from core.export.archive import zip_bytes
+from core.export.derived import dataset_bytes
 from core.imaging.deid import DeidOptions, Deidentifier
 
 KEPT_NOTE = ("Kept: pixels, modality, geometry (spacing, orientation, position), acquisition parameters, "

@@ -156,6 +156,10 @@ class _ProfileHandler(ElementAnonymizer):
             del dataset[tag]
             return True
         row = profile_table().get(int(tag))
+        if elem.VR != "SQ" and (elem.value is None or elem.value in ("", b"")):  # nothing to replace
+            if row is not None and row["action"] == "X":
+                del dataset[tag]
+            return True
         if row is None:
             return self._unlisted(elem)
         if self.options.keep_patient_characteristics and row.get("patient_characteristics") == "K":

@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from core.errors import InputError
-from core.export.derived import export, zip_bytes
+from core.export.image import export, zip_bytes
 from core.imaging import load
 from core.preprocess.pipeline import Pipeline
 
