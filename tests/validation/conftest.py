@@ -1,8 +1,8 @@
 """dciodvfy (Debian's dicom3tools): an independent validator for the DICOM MedLens writes.
 
 ``./test.sh`` installs it when it can and otherwise sets ``MEDLENS_SKIP_DCIODVFY`` to the
-reason. Without the tool these tests skip with that reason, except under CI (``CI=true``),
-where a missing validator fails the run: a green CI must mean the files were validated.
+reason. Without the tool these tests skip with that reason through ``skip_for_system``, which
+fails them under CI (``CI=true``): a green CI must mean the files were validated.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import skip_for_system
+
 DCIODVFY = shutil.which("dciodvfy")
 
 
@@ -25,17 +27,6 @@ def _reason() -> str:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"dciodvfy: {DCIODVFY}" if DCIODVFY else f"dciodvfy tests will be skipped: {_reason()}"
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without dciodvfy: skip this folder's tests, except under CI, where the ``dciodvfy``
-    fixture fails them (a missing validator must not pass as green)."""
-    if DCIODVFY or os.environ.get("CI", "").lower() == "true":
-        return
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.skip(reason=_reason()))
 
 
 _VALUE = re.compile(r"\[\d+\] = <.*$|<[0-9.]+>|ReferencedSOPInstanceUID \S+")
@@ -50,7 +41,7 @@ def normalise(line: str) -> str:
 def dciodvfy() -> Callable[[Path], set[str]]:
     """``errors(path)``: the set of (normalised) error lines dciodvfy reports for a file."""
     if not DCIODVFY:
-        pytest.fail(f"CI=true but dciodvfy cannot run: {_reason()}")
+        skip_for_system(_reason())
 
     def errors(path: Path) -> set[str]:
         done = subprocess.run([DCIODVFY, str(path)], capture_output=True, text=True, timeout=120)
