@@ -389,3 +389,19 @@ def remaining_identifiers(original: Dataset, clean: Dataset, options: DeidOption
         if before.get((path, tag)) == _text(elem):
             found.append(f"{path}{elem.keyword or Tag(tag)}")
     return found
+
+
+DIRECT_IDENTIFIERS = ("PatientID", "PatientBirthDate", "AccessionNumber", "OtherPatientIDs", "InstitutionName",
+                      "PatientAddress", "PatientTelephoneNumbers")
+
+
+def has_identifiers(datasets: Iterable[Dataset]) -> bool:
+    """Whether any dataset names someone: a person name, a patient ID, birth date, accession
+    number, institution or address with a value (used to default "de-identify" to on)."""
+    for ds in datasets:
+        if str(ds.get("PatientIdentityRemoved", "") or "").upper() == "YES":
+            continue
+        for elem in ds.iterall():
+            if (elem.VR == "PN" or elem.keyword in DIRECT_IDENTIFIERS) and str(elem.value or "").strip("^ "):
+                return True
+    return False
