@@ -133,3 +133,13 @@ def test_every_shared_file(shared_data: Path, tmp_path_factory: pytest.TempPathF
         _derived_check(root, name, tmp_path_factory.mktemp("derived"), dciodvfy, capsys)
         checked += 1
     assert checked >= 30
+
+
+@pytest.mark.parametrize("name", ["xray/gdcm-CR-MONO1-10-chest.dcm",
+                                  pytest.param("series/ct_chest_3slice_dcmqi", marks=pytest.mark.slow)])
+def test_segment_command_writes_a_valid_seg(shared_data: Path, name: str, tmp_path: Path, dciodvfy: Errors,
+                                            capsys) -> None:
+    out = tmp_path / "seg.dcm"
+    code = main(["segment", str(shared_data / "dicom" / name), "--model", "lungs-cxr", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert dciodvfy(out) == set()
