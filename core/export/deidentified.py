@@ -98,7 +98,11 @@ def deidentified_files(datasets: Iterable[tuple[str, Dataset]], deidentifier: De
         if problem:
             skipped.append({"file": label, "reason": problem})
             continue
-        out = deidentifier(ds)
+        try:
+            out = deidentifier(ds)
+        except Exception as exc:  # noqa: BLE001 - a malformed element must not stop the batch
+            skipped.append({"file": label, "reason": f"cannot be de-identified ({type(exc).__name__})"})
+            continue
         try:
             clean.append((out, dataset_bytes(out)))
         except (ValueError, AttributeError, TypeError, OverflowError, KeyError) as exc:

@@ -74,6 +74,10 @@ NUMBER_VRS = ("DS", "IS", "FL", "FD", "SL", "SS", "UL", "US", "SV", "UV")
 FILE_META_DROP = ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle", "ReceivingApplicationEntityTitle",
                   "PrivateInformationCreatorUID", "PrivateInformation")
 
+# Not rows of Table E.1-1 but reached when a D sequence is kept and walked: free text of SR
+# content items (Content Sequence is D: its text must not survive as it was).
+EXTRA_ROWS = {0x0040A160: {"name": "Text Value", "action": "D"}}
+
 BASIC_PROFILE_CODE = ("113100", "DCM", "Basic Application Confidentiality Profile")
 CLEAN_DESCRIPTORS_CODE = ("113105", "DCM", "Clean Descriptors Option")
 MODIFIED_DATES_CODE = ("113107", "DCM", "Retain Longitudinal Temporal Information Modified Dates Option")
@@ -155,7 +159,7 @@ class _ProfileHandler(ElementAnonymizer):
         if tag.is_private or 0x5000 <= tag.group <= 0x50FF or 0x6000 <= tag.group <= 0x60FF:
             del dataset[tag]
             return True
-        row = profile_table().get(int(tag))
+        row = profile_table().get(int(tag)) or EXTRA_ROWS.get(int(tag))
         if elem.VR != "SQ" and (elem.value is None or elem.value in ("", b"")):  # nothing to replace
             if row is not None and row["action"] == "X":
                 del dataset[tag]

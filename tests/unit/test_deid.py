@@ -280,6 +280,16 @@ def test_written_file_has_deidentification_method(shared_data: Path) -> None:
     assert reread.PatientIdentityRemoved == "YES"
 
 
+def test_structured_report_text_does_not_survive() -> None:
+    item = Dataset()
+    item.ValueType, item.TextValue = "TEXT", "Patient Jane Doe, MRN 4711, seen by Dr House"
+    item.PersonName = NAME
+    ds = Dataset()
+    ds.ContentSequence = Sequence([item])
+    clean = deidentify(ds).ContentSequence[0]
+    assert "Jane" not in clean.TextValue and clean.TextValue and str(clean.PersonName) != NAME
+
+
 def test_burned_in_annotation_is_not_claimed_removed() -> None:
     ds = Dataset()
     ds.BurnedInAnnotation, ds.PatientName = "YES", NAME
