@@ -305,3 +305,15 @@ def test_file_meta_is_updated() -> None:
     clean = deidentify(ds)
     assert clean.file_meta.MediaStorageSOPInstanceUID == clean.SOPInstanceUID != "1.2.3.9"
     assert "SourceApplicationEntityTitle" not in clean.file_meta
+
+
+def test_uids_outside_the_table_map_like_the_listed_ones() -> None:
+    """dicognito maps UIDs the table does not list; MedLens maps the listed ones the same way,
+    so a UID gets one replacement wherever it appears."""
+    ds = Dataset()
+    ds.SOPInstanceUID = "1.2.826.0.1.3680043.99.5"  # listed (U)
+    ds.PrivateRecordUID = "1.2.826.0.1.3680043.99.5"  # not listed
+    ds.SOPClassesInStudy = ["1.2.840.10008.5.1.4.1.1.2"]  # a class: kept
+    clean = Deidentifier("s")(ds)
+    assert clean.SOPInstanceUID == clean.PrivateRecordUID != ds.SOPInstanceUID
+    assert clean.SOPClassesInStudy == "1.2.840.10008.5.1.4.1.1.2"
