@@ -22,6 +22,7 @@ from pydicom.sequence import Sequence
 
 from core.export.archive import zip_bytes
 from core.export.dicom_values import valid_copy, valid_uid
+from core.imaging.deid import Deidentifier
 from core.imaging.display import window_to_uint8
 from core.imaging.medimage import MedImage
 
@@ -143,8 +144,6 @@ def to_dicom_datasets(image: MedImage, description: str | None = None, deidentif
     derivation = (description or image.metadata.get("DerivationDescription") or "MedLens processing")[:1024]
     out = [_frame_image(image, i, series_uid, derivation) for i in range(image.n_frames)]
     if deidentify:
-        from core.imaging.deid import Deidentifier
-
         run = Deidentifier()
         out = [run(ds) for ds in out]
     return out

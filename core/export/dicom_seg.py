@@ -20,6 +20,7 @@ from pydicom.sr.codedict import codes
 from core.errors import InputError
 from core.export.derived import patient_orientation
 from core.export.dicom_values import valid_copy, valid_uid
+from core.imaging.deid import Deidentifier
 
 TYPE2_PATIENT_STUDY = (
     "PatientName",
@@ -141,11 +142,7 @@ def build_seg(
 
 
 def _final(seg: Dataset, deidentify: bool) -> Dataset:
-    if not deidentify:
-        return seg
-    from core.imaging.deid import Deidentifier
-
-    return Deidentifier()(seg)
+    return Deidentifier()(seg) if deidentify else seg
 
 
 def seg_bytes(mask: np.ndarray, sources: Sequence[Dataset], deidentify: bool = False, **kwargs) -> bytes:

@@ -42,7 +42,7 @@ from dicognito.element_anonymizer import ElementAnonymizer
 from dicognito.randomizer import Randomizer
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataelem import DataElement
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
@@ -312,8 +312,6 @@ class Deidentifier:
         """A de-identified deep copy of ``ds`` (the original is untouched)."""
         out = copy.deepcopy(ds)
         if not hasattr(out, "file_meta"):
-            from pydicom.dataset import FileMetaDataset
-
             out.file_meta = FileMetaDataset()
         self._handler.shift_days = self.date_offset_days(str(ds.get("StudyInstanceUID", "") or ""))
         self._handler.modality = str(ds.get("Modality", "") or "").upper()
