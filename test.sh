@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
 # Install what the tests need and run them: ./test.sh [pytest arguments...]
-# Exits with pytest's status. Browser tests need Debian's Chromium at /usr/bin/chromium:
-# it is installed when missing and we may (root or passwordless sudo); otherwise the
-# browser tests are skipped and the reason is printed.
+# Exits with pytest's status. Browser tests need Debian's Chromium at /usr/bin/chromium and
+# the DICOM validation tests need dciodvfy (Debian's dicom3tools): each is installed when
+# missing and we may (root or passwordless sudo); otherwise those tests are skipped and the
+# reason is printed (under CI=true a missing dciodvfy fails its tests instead).
 set -uo pipefail
 cd "$(dirname "$0")"
 
 ./run.sh --install-only || exit 1
 
-if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi
+if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi
+APT_UPDATED=""
+apt_install() {  # apt_install PACKAGE LOG: install a Debian package when we may
   if [ "$SUDO" != "none" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing Debian's chromium for the browser tests ..."
-    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; } \
-      > /tmp/medlens-chromium-install.log 2>&1 \
-      || echo "Installing chromium failed (see /tmp/medlens-chromium-install.log)."
+    echo "Installing Debian's $1 for the tests ..."
+    { if [ -z "$APT_UPDATED" ]; then $SUDO apt-get update -qq; fi \
+        && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$1"; } > "$2" 2>&1 \
+      || echo "Installing $1 failed (see $2)."
+    APT_UPDATED=1
   fi
+}
+
+if [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium /tmp/medlens-chromium-install.log
+fi
+if ! command -v dciodvfy >/dev/null 2>&1; then
+  apt_install dicom3tools /tmp/medlens-dicom3tools-install.log
+fi
+if ! command -v dciodvfy >/dev/null 2>&1; then
+  export MEDLENS_SKIP_DCIODVFY="dciodvfy (Debian's dicom3tools) is not installed and could not be (needs root or sudo and apt-get)"
+  echo "DICOM validation tests will be skipped: $MEDLENS_SKIP_DCIODVFY"
 fi
 if [ ! -x /usr/bin/chromium ]; then
   export MEDLENS_SKIP_E2E="Debian's chromium is not at /usr/bin/chromium and could not be installed (needs root or sudo and apt-get)"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.export_image import export
+from core.export.image import export
+from core.ui.deid_option import deidentify_option
 from core.preprocess import Pipeline
 from core.ui.errors import user_errors
 from core.ui.state import set_working_image
@@ -65,10 +66,13 @@ with tab_export:
     snapshot = Pipeline.from_dict(pipeline.to_dict())
     stem = image.name.rsplit("/", 1)[-1].split(".", 1)[0] or "image"
 
+    deidentify = deidentify_option(image.datasets, "up.dl_deid") if image.kind == "dicom" and image.datasets else False
+
     def _export(fmt: str) -> bytes:
         processed = snapshot.apply(image)
         view_window = window if snapshot.keeps_units() else processed.window
-        return export(processed.with_pixels(processed.pixels, window=view_window), fmt, frame=min(frame, processed.n_frames - 1))[0]
+        return export(processed.with_pixels(processed.pixels, window=view_window), fmt,
+                      frame=min(frame, processed.n_frames - 1), deidentify=deidentify)[0]
 
     st.caption(f"The processed image ({len(snapshot)} step(s)); PNG is frame {frame} with the current window.")
     c = st.columns(3)
@@ -77,8 +81,9 @@ with tab_export:
     c[1].download_button("NIfTI", data=lambda: _export("nifti"), file_name=f"{stem}_processed.nii.gz",
                          mime="application/gzip", key="up.dl_nifti", on_click="ignore", icon=":material/view_in_ar:")
     multi = image.n_frames > 1
+    dicom_name = ("deidentified_processed" if deidentify else f"{stem}_processed") + (".zip" if multi else ".dcm")
     c[2].download_button("DICOM (derived)" + (" zip" if multi else ""), data=lambda: _export("dicom"),
-                         file_name=f"{stem}_processed{'.zip' if multi else '.dcm'}",
+                         file_name=dicom_name,
                          mime="application/zip" if multi else "application/dicom", key="up.dl_dicom", on_click="ignore", icon=":material/description:")
     st.divider()
     if st.button("Use as working image", type="primary", key="up.use", icon=":material/arrow_forward:",

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
-from core.export_image import export, format_from_path
+from core.export.image import export, format_from_path
 from core.imaging import load
 from core.preprocess import Pipeline
 

@@ -78,8 +78,9 @@ def _frames(mask: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
 
 
 def build_bundle(items: Sequence[ExportItem], labels: Sequence[str], colours: Sequence[str] | None = None,
-                 session: dict[str, Any] | None = None) -> bytes:
-    """The zip (bytes) described in the module docstring."""
+                 session: dict[str, Any] | None = None, deidentify: bool = False) -> bytes:
+    """The zip (bytes) described in the module docstring. ``deidentify``: DICOM SEGs get the
+    PS3.15 Basic Profile and images are named ``image001``... instead of by their file names."""
     if not items:
         raise InputError("nothing to export: no images")
     buffer = io.BytesIO()
@@ -95,8 +96,8 @@ def build_bundle(items: Sequence[ExportItem], labels: Sequence[str], colours: Se
     used: set[str] = set()
     coco_items = []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for item in items:
-            base = safe_name(item.name)
+        for index, item in enumerate(items):
+            base = f"image{index + 1:03d}" if deidentify else safe_name(item.name)
             stem, k = base, 2
             while base in used:
                 base, k = f"{stem}_{k}", k + 1
@@ -104,7 +105,7 @@ def build_bundle(items: Sequence[ExportItem], labels: Sequence[str], colours: Se
             frames, h, w = (int(s) for s in np.shape(item.image.pixels)[:3])
             masks = {label: _frames(item.masks[label], (frames, h, w)) for label in labels if label in item.masks}
             entry: dict[str, Any] = {
-                "name": item.name, "folder": base, "shape": [frames, h, w],
+                "name": base if deidentify else item.name, "folder": base, "shape": [frames, h, w],
                 "spacing_mm": list(item.image.spacing) if item.image.spacing else None,
                 "modality": getattr(item.image, "modality", ""), "status": item.status,
                 "labels": {}, "files": [], "skipped": [], **item.extra,
@@ -128,7 +129,7 @@ def build_bundle(items: Sequence[ExportItem], labels: Sequence[str], colours: Se
                     entry["skipped"].append({"file": f"seg_{label}.dcm", "reason": "empty mask"})
                     continue
                 try:
-                    data = seg_bytes(mask, list(sources), label=label)
+                    data = seg_bytes(mask, list(sources), label=label, deidentify=deidentify)
                 except (MedLensError, ValueError, TypeError, AttributeError) as exc:
                     entry["skipped"].append({"file": f"seg_{label}.dcm", "reason": str(exc).splitlines()[0][:200]})
                     continue
@@ -136,7 +137,7 @@ def build_bundle(items: Sequence[ExportItem], labels: Sequence[str], colours: Se
                 zf.writestr(path, data)
                 entry["files"].append(path)
             manifest["images"].append(entry)
-            coco_items.append((item.name, masks))
+            coco_items.append((base if deidentify else item.name, masks))
         zf.writestr("annotations.coco.json", json.dumps(build_coco(coco_items, labels, "rle")))
         zf.writestr("manifest.json", json.dumps(manifest, indent=2))
     return buffer.getvalue()

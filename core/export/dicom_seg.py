@@ -2,13 +2,11 @@
 
 Real files often lack patient/study attributes that highdicom copies into the SEG (type 2:
 present, may be empty). They are filled with empty values on a *copy* of each source, never on
-the caller's datasets. A SEG on a single projection image (CR/DX) reads back with
-``Segmentation.get_pixels_by_source_instance``; see ``read_seg_mask``.
+the caller's datasets. A SEG reads back with ``core.masks.io`` (the one mask reader).
 """
 
 from __future__ import annotations
 
-import copy
 import io
 from pathlib import Path
 from typing import Sequence
@@ -20,6 +18,9 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 
 from core.errors import InputError
+from core.export.derived import patient_orientation
+from core.export.dicom_values import valid_copy, valid_uid
+from core.imaging.deid import Deidentifier
 
 TYPE2_PATIENT_STUDY = (
     "PatientName",
@@ -43,24 +44,35 @@ DEFAULT_PROPERTY = (codes.SCT.Tissue, codes.SCT.Tissue)
 
 
 def complete_source(ds: Dataset) -> Dataset:
-    """A copy of ``ds`` with the type-2 patient/study attributes highdicom needs present."""
-    ds = copy.deepcopy(ds)
+    """A copy of ``ds`` with valid values (``valid_copy``) and the type-2 patient/study
+    attributes highdicom copies into the SEG present; InputError when it cannot be referenced."""
+    ds = valid_copy(ds)
+    for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+        if not ds.get(keyword):
+            raise InputError(f"the source image has no valid {keyword}, so a DICOM SEG cannot reference it; "
+                             "export the mask as PNG or NIfTI instead")
+    if not valid_uid(ds.get("SOPClassUID")):
+        raise InputError("the source image has no valid SOPClassUID, so a DICOM SEG cannot reference it; "
+                         "export the mask as PNG or NIfTI instead")
     for keyword in TYPE2_PATIENT_STUDY:
         if keyword not in ds:
             setattr(ds, keyword, "")
-    for keyword in ("StudyDate", "ContentDate", "AcquisitionDate", "SeriesDate"):  # old "1995.07.20" style
-        value = str(ds.get(keyword, "") or "")
-        if value and not (len(value) == 8 and value.isdigit()):
-            digits = value.replace(".", "")
-            setattr(ds, keyword, digits if len(digits) == 8 and digits.isdigit() else "")
-    if "SpecificCharacterSet" in ds and not str(ds.SpecificCharacterSet or "").strip():
-        del ds.SpecificCharacterSet  # an empty value is not a valid character set for highdicom
     spacing = ds.get("PixelSpacing")
     if spacing is not None and "ImageOrientationPatient" not in ds and (
             "SliceThickness" not in ds or not all(float(v) > 0 for v in spacing)):
         # a projection image: highdicom would build an invalid Pixel Measures Sequence from it
         del ds.PixelSpacing
     return ds
+
+
+def _complete_seg(seg: hd.seg.Segmentation, source: Dataset) -> None:
+    """Type-2C attributes highdicom leaves out: PatientOrientation when there is no plane
+    orientation (projection images such as CR/DX), from the source or empty (unknown)."""
+    has_plane = "SharedFunctionalGroupsSequence" in seg and any(
+        "PlaneOrientationSequence" in item for item in seg.SharedFunctionalGroupsSequence)
+    if not has_plane and "PatientOrientation" not in seg:
+        orientation = patient_orientation(source)
+        seg.PatientOrientation = list(orientation) if orientation else ""
 
 
 def _property(label: str):
@@ -102,42 +114,47 @@ def build_seg(
             name=algorithm, version=algorithm_version, family=codes.cid7162.ArtificialIntelligence
         ),
     )
+    if "FrameOfReferenceUID" not in sources[0] and (len(sources) > 1 or int(sources[0].get("NumberOfFrames", 1) or 1) > 1):
+        raise InputError("the source images have no Frame of Reference, which a DICOM SEG over several frames "
+                         "needs; export the mask as NIfTI instead")
     pixel_array = array if len(sources) > 1 or int(getattr(sources[0], "NumberOfFrames", 1) or 1) > 1 else array[0]
-    return hd.seg.Segmentation(
-        source_images=sources,
-        pixel_array=pixel_array,
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=[description],
-        series_instance_uid=hd.UID(),
-        series_number=900,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer="MedLens",
-        manufacturer_model_name=algorithm,
-        software_versions=algorithm_version,
-        device_serial_number="0",
-        omit_empty_frames=False,
-    )
+    try:
+        seg = hd.seg.Segmentation(
+            source_images=sources,
+            pixel_array=pixel_array,
+            segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+            segment_descriptions=[description],
+            series_instance_uid=hd.UID(),
+            series_number=900,
+            sop_instance_uid=hd.UID(),
+            instance_number=1,
+            manufacturer="MedLens",
+            manufacturer_model_name=algorithm,
+            software_versions=algorithm_version,
+            device_serial_number="0",
+            omit_empty_frames=False,
+        )
+    except (ValueError, TypeError, AttributeError) as exc:  # highdicom refuses sources it cannot reference
+        raise InputError(f"a DICOM SEG cannot be built over this image ({str(exc).splitlines()[0][:160]}); "
+                         "export the mask as PNG or NIfTI instead") from None
+    _complete_seg(seg, sources[0])
+    return seg
 
 
-def seg_bytes(mask: np.ndarray, sources: Sequence[Dataset], **kwargs) -> bytes:
-    """DICOM SEG file content (for downloads)."""
+def _final(seg: Dataset, deidentify: bool) -> Dataset:
+    return Deidentifier()(seg) if deidentify else seg
+
+
+def seg_bytes(mask: np.ndarray, sources: Sequence[Dataset], deidentify: bool = False, **kwargs) -> bytes:
+    """DICOM SEG file content (for downloads); ``deidentify``: PS3.15 Basic Profile applied."""
     buffer = io.BytesIO()
-    build_seg(mask, sources, **kwargs).save_as(buffer)
+    _final(build_seg(mask, sources, **kwargs), deidentify).save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
 
 
-def write_seg(mask: np.ndarray, sources: Sequence[Dataset], path: str | Path, **kwargs) -> Path:
+def write_seg(mask: np.ndarray, sources: Sequence[Dataset], path: str | Path, deidentify: bool = False,
+              **kwargs) -> Path:
     """Write a DICOM SEG of ``mask`` over ``sources`` to ``path``."""
     path = Path(path)
-    build_seg(mask, sources, **kwargs).save_as(path)
+    _final(build_seg(mask, sources, **kwargs), deidentify).save_as(path, enforce_file_format=True)
     return path
-
-
-def read_seg_mask(path_or_seg, source: Dataset) -> np.ndarray:
-    """Read back the mask a SEG holds for one source instance, ``(frames, H, W)`` bool."""
-    seg = path_or_seg if isinstance(path_or_seg, hd.seg.Segmentation) else hd.seg.segread(str(path_or_seg))
-    pixels = seg.get_pixels_by_source_instance(
-        source_sop_instance_uids=[source.SOPInstanceUID], combine_segments=True, skip_overlap_checks=True
-    )
-    return np.asarray(pixels) > 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import io
+from types import SimpleNamespace
 from typing import Any, Sequence
 
 import numpy as np
@@ -111,6 +112,24 @@ def read_dicom_seg(data: bytes, labels: Sequence[str], image: Any, default_label
         mask = np.asarray(pixels)[..., 0] > 0
         out[label] = out.get(label, np.zeros((frames, h, w), bool)) | mask.reshape(frames, h, w)
     return _check(out, (frames, h, w))
+
+
+def read_seg_over(data: bytes, sources: Sequence[Any]) -> dict[str, np.ndarray]:
+    """A DICOM SEG's masks by segment label over these source datasets, ``(frames, H, W)`` bool,
+    without a loaded image (e.g. to check a SEG just written)."""
+    import highdicom as hd
+    import pydicom
+
+    try:
+        seg = hd.seg.Segmentation.from_dataset(pydicom.dcmread(io.BytesIO(data)), copy=False)
+        labels = [str(seg.get_segment_description(n).segment_label) for n in seg.segment_numbers]
+    except Exception as exc:
+        raise InputError(f"cannot read the DICOM SEG: {str(exc)[:160]}") from None
+    first = sources[0]
+    frames = len(sources) if len(sources) > 1 else int(first.get("NumberOfFrames", 1) or 1)
+    image = SimpleNamespace(pixels=np.broadcast_to(np.uint8(0), (frames, int(first.Rows), int(first.Columns))),
+                            datasets=list(sources))
+    return read_dicom_seg(data, labels, image, labels[0])
 
 
 def read_masks(data: bytes, name: str, labels: Sequence[str], image: Any, default_label: str | None = None) -> dict[str, np.ndarray]:

@@ -134,3 +134,24 @@ def test_batch_mode_zips_results_with_a_report(shared_data: Path) -> None:
 
     names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
     assert sorted(names) == ["MR_small.nii.gz", "anatomical.nii.gz", "pipeline.json"]
+
+
+def test_dicom_export_offers_deidentify_on_by_default(shared_data: Path) -> None:
+    """Issue #20.1: the derived-DICOM export of the 3-slice CT (PatientName JANCT000) offers
+    "De-identify", on because the source names a patient, and says what is kept."""
+    folder = shared_data / "dicom" / "series" / "ct_chest_3slice_dcmqi"
+    at = _upload(_page(), [(p.name, p.read_bytes()) for p in sorted(folder.glob("*"))])
+    assert not at.exception, at.exception
+    box = at.checkbox(key="up.dl_deid")
+    assert box.value is True and box.label == "De-identify"
+    assert any("De-identified" in c.value for c in at.caption)
+    box.uncheck().run()
+    assert any("Keeps the source's identifiers" in c.value for c in at.caption)
+
+
+def test_batch_dicom_export_offers_deidentify(shared_data: Path) -> None:
+    at = _page()
+    at.selectbox(key="up.example").select("CT slice (HU)")
+    at.button(key="up.load_example").click().run()
+    at.radio(key="up.batch.fmt").set_value("dicom").run()
+    assert at.checkbox(key="up.batch.deid").value is True

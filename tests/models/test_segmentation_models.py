@@ -82,7 +82,7 @@ class TestLungsCxr(SegmentationModelTester):
         import pydicom
 
         from core.cli import main
-        from core.export.dicom_seg import read_seg_mask
+        from core.masks.io import read_seg_over
 
         source = shared_data / "dicom" / "xray" / "gdcm-CR-MONO1-10-chest.dcm"
         out = tmp_path / "lungs.dcm"
@@ -90,7 +90,7 @@ class TestLungsCxr(SegmentationModelTester):
         ds = pydicom.dcmread(source)
         seg = hd.seg.segread(str(out))
         assert ds.SOPInstanceUID in [uids[2] for uids in seg.get_source_image_uids()]
-        mask = read_seg_mask(seg, ds)[0]
+        mask = next(iter(read_seg_over(out.read_bytes(), [ds]).values()))[0]
         assert mask.shape == (ds.Rows, ds.Columns)
         assert 0.15 < mask.mean() < 0.6
         halves = mask[:, : mask.shape[1] // 2].sum(), mask[:, mask.shape[1] // 2 :].sum()

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from core.cli import main
-from core.export_image import export, to_dicom_datasets
+from core.export.derived import to_dicom_datasets
+from core.export.image import export
 from core.imaging import MedImage, load
 from core.preprocess import Pipeline
 

@@ -20,6 +20,7 @@ from core.export.png import mask_png_bytes
 from core.imaging import load
 from core.labeling import STATUSES, LabelingStore, Workspace, add_uploads, get_store, import_masks
 from core.segmentation import service
+from core.ui.deid_option import deidentify_option
 from core.ui.errors import user_errors
 from core.ui.state import get_working_image
 
@@ -222,6 +223,7 @@ def export_panel(ws: Workspace) -> None:
     session_info = {"id": ws.session.id, "name": ws.session.name, "annotator": ws.session.annotator}
     c1, c2 = st.columns(2)
     scope = c1.radio("Export", ["This image", "Whole session"], horizontal=True, key=K + "export_scope")
+    bundle_deid = deidentify_option(ws.image.datasets, K + "zip_deid", c1) if ws.image.datasets else False
     if c2.button("Prepare zip", key=K + "prepare_zip", icon=":material/folder_zip:",
                  help="PNG per label, NIfTI label map, DICOM SEG (DICOM sources), COCO JSON, manifest.json"):
         with user_errors(), st.spinner("Building the zip…"):
@@ -229,7 +231,7 @@ def export_panel(ws: Workspace) -> None:
                 items = [ExportItem(ws.record.name, ws.image, ws.masks.data, ws.store.get_image_record(ws.image_id).status)]
             else:
                 items = list(session_items(ws.store, ws.session.id))
-            data = build_bundle(items, ws.labels, ws.session.colours, session_info)
+            data = build_bundle(items, ws.labels, ws.session.colours, session_info, deidentify=bundle_deid)
             st.session_state[K + "zip"] = (data, f"{name if scope == 'This image' else safe_name(ws.session.name)}_masks.zip")
     if K + "zip" in st.session_state:
         data, filename = st.session_state[K + "zip"]
@@ -245,12 +247,15 @@ def export_panel(ws: Workspace) -> None:
         cols[2].download_button("COCO JSON", coco_bytes([(ws.record.name, ws.masks.data)], ws.labels, encoding),
                                 f"{name}_coco.json", "application/json", key=K + "dl_coco")
         if ws.image.datasets:
+            deidentify = deidentify_option(ws.image.datasets, K + "seg_deid", cols[3])
             if cols[3].button(f"DICOM SEG ({label})", key=K + "seg_btn"):
                 with user_errors(ValueError):
-                    st.session_state[K + "seg"] = seg_bytes(ws.masks.data[label], list(ws.image.datasets),
-                                                            label=label)
+                    st.session_state[K + "seg"] = (seg_bytes(ws.masks.data[label], list(ws.image.datasets),
+                                                             label=label, deidentify=deidentify), deidentify)
             if K + "seg" in st.session_state:
-                cols[3].download_button("Download SEG", st.session_state[K + "seg"], f"{name}_{safe_name(label)}_seg.dcm",
+                data, was_deidentified = st.session_state[K + "seg"]
+                stem = "deidentified" if was_deidentified else name
+                cols[3].download_button("Download SEG", data, f"{stem}_{safe_name(label)}_seg.dcm",
                                         "application/dicom", key=K + "dl_seg")
         else:
             cols[3].caption("DICOM SEG needs a DICOM source image.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.export.deidentified import kept_note
+from core.imaging.deid import DeidOptions
 from core.preprocess import Pipeline
 from core.preprocess.batch import run_batch
 
@@ -14,13 +16,19 @@ def batch_panel(pipeline: Pipeline, key: str) -> None:
                "PNG takes the middle frame; NIfTI and DICOM keep every frame.")
     files = st.file_uploader("Files to process", accept_multiple_files=True, key=f"{key}.files")
     fmt = st.radio("Output format", ["png", "nifti", "dicom"], horizontal=True, key=f"{key}.fmt")
+    deidentify = False
+    if fmt == "dicom":
+        deidentify = st.checkbox("De-identify", value=True, key=f"{key}.deid", help=kept_note(DeidOptions()))
+        st.caption("De-identified (PS3.15 Basic Profile): pixels, modality, geometry kept; names, IDs, dates, "
+                   "institution and UIDs replaced or removed; files named image0001… ." if deidentify else
+                   ":orange[Keeps each source's identifiers (patient name, ID, dates, institution).]")
     if st.button("Run batch", key=f"{key}.run", disabled=not files, icon=":material/play_arrow:"):
         bar = st.progress(0.0, text="Starting…")
 
         def progress(done: int, total: int, name: str) -> None:
             bar.progress(done / total, text=f"{done}/{total}: {name}")
 
-        archive, report = run_batch([(f.name, f.getvalue()) for f in files], pipeline, fmt, progress)
+        archive, report = run_batch([(f.name, f.getvalue()) for f in files], pipeline, fmt, progress, deidentify)
         st.session_state[f"{key}.result"] = (archive, report)
     result = st.session_state.get(f"{key}.result")
     if result:

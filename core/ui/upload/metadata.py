@@ -5,23 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.export_image import dataset_bytes, zip_bytes
+from core.export.deidentified import deidentified_download, kept_note
 from core.imaging import MedImage
-from core.imaging.deid import deidentify_series
+from core.imaging.deid import DeidOptions
 from core.imaging.metadata import metadata_rows
 
 
 def _highlight(row: pd.Series) -> list[str]:
     style = "background-color: rgba(255, 140, 0, 0.25)" if row["identifying"] else ""
     return [style] * len(row)
-
-
-def deidentified_bytes(image: MedImage, shift_dates: bool) -> tuple[bytes, str]:
-    """De-identified copies of the source DICOM files: one .dcm, or a zip for a series."""
-    datasets = deidentify_series(image.datasets, date_shift_days=-365 if shift_dates else None)
-    if len(datasets) == 1:
-        return dataset_bytes(datasets[0]), ".dcm"
-    return zip_bytes((f"{i + 1:04d}.dcm", dataset_bytes(ds)) for i, ds in enumerate(datasets)), ".zip"
 
 
 def metadata_panel(image: MedImage, key: str) -> None:
@@ -34,15 +26,16 @@ def metadata_panel(image: MedImage, key: str) -> None:
         st.dataframe(frame.style.apply(_highlight, axis=1), hide_index=True, width="stretch", height=320,
                      column_config={"identifying": st.column_config.CheckboxColumn("identifying", width="small")})
     if image.kind == "dicom" and image.datasets:
-        shift = st.checkbox("Shift dates by a fixed offset instead of removing them", key=f"{key}.shift")
-        stem = image.name.rsplit(".", 1)[0] or "image"
+        shift = st.checkbox("Keep dates, shifted by a secret per-study offset (intervals kept)", key=f"{key}.shift")
+        keep_chars = st.checkbox("Keep patient age, sex, size and weight", key=f"{key}.chars")
+        options = DeidOptions(keep_dates_shifted=shift, keep_patient_characteristics=keep_chars)
         n = len(image.datasets)
+        name = "deidentified.zip" if n > 1 else "deidentified.dcm"
         st.download_button(
             "Download de-identified DICOM" + (f" ({n} files, zip)" if n > 1 else ""),
-            data=lambda: deidentified_bytes(image, shift)[0],
-            file_name=f"{stem}_deid{'.zip' if n > 1 else '.dcm'}",
+            data=lambda: deidentified_download(image.datasets, options)[0],
+            file_name=name,
             mime="application/zip" if n > 1 else "application/dicom",
             key=f"{key}.deid", on_click="ignore", icon=":material/shield_person:",
-            help="PS3.15 Basic Application Confidentiality Profile: names, IDs, dates, institution, "
-                 "physicians, comments and private tags removed; UIDs replaced consistently.",
+            help=kept_note(options),
         )
