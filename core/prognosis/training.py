@@ -24,13 +24,7 @@ from core.prognosis.survival import (DeepSurvRecipe, cohort_reference, ensemble_
                                      kaplan_meier_by_group, risk_groups)
 from core.prognosis.survival import cross_validate as cross_validate_survival
 from core.prognosis.tabular import Encoder
-from core.registry import MODELS_DIR
-from core.trainloop import hardware, save_model
-
-
-def model_folder(name: str, out: str | None = None) -> Path:
-    """Where a prognosis model is written: ``out`` when given, else the repo's ``models/<name>``."""
-    return Path(out) if out else MODELS_DIR / name
+from core.trainloop import hardware, model_folder, save_model
 
 
 def out_of_fold_logistic(clean, y: np.ndarray, seed: int) -> np.ndarray:
