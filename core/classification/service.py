@@ -56,3 +56,8 @@ def score(sources: Iterable[Any], name: str, *, tta: bool = False, batch_size: i
           progress: Callable[[int, int], None] | None = None) -> batch.BatchResult:
     """Score files, folders, zips or ``(name, bytes)`` uploads; unreadable files are rows with a reason."""
     return batch.score(list(sources), name, batch_size=batch_size, tta=tta, progress=progress)
+
+
+def evaluate(name: str, images: list[Any], dataset_labels: np.ndarray, batch_size: int = 64) -> dict[str, Any]:
+    """AUC, accuracy and counts of classifier ``name`` on images with labels in the data set's coding."""
+    return batch.evaluate_arrays(name, images, dataset_labels, batch_size=batch_size)

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from core.classification.batch import evaluate_arrays, expand_sources, read_entry
-from core.classification.inference import classification_spec
+from core.classification.batch import expand_sources, read_entry
+from core.classification.service import evaluate, model
 from core.errors import InputError
 
 HELP = "AUC / accuracy of a classifier on a folder (one subfolder per class) or an npz split"
@@ -62,6 +62,6 @@ def _npz(path: Path, split: str) -> tuple[list[Any], np.ndarray]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    spec = classification_spec(args.model)
+    spec = model(args.model)
     images, labels = _folder(Path(args.folder), spec) if args.folder else _npz(Path(args.npz), args.split)
-    return evaluate_arrays(args.model, images, labels, batch_size=max(1, args.batch_size))
+    return evaluate(args.model, images, labels, batch_size=max(1, args.batch_size))
