@@ -16,9 +16,11 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import get_decoder
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (UID, DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian,
+                         ImplicitVRLittleEndian)
 
 from core.errors import InputError
+from core.imaging import dicom_header as header
 from core.imaging.medimage import MedImage
 from core.imaging.metadata import dicom_metadata
 
@@ -41,21 +43,42 @@ UNCOMPRESSED = {ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEnd
 
 
 def read_dataset(source: bytes | str | Path, name: str = "", stop_before_pixels: bool = False) -> Dataset:
-    """Parse a DICOM file (with or without preamble/meta); InputError with a one-line reason."""
+    """Parse a DICOM file (with or without preamble/meta); InputError with a one-line reason.
+
+    Deflated files are inflated with a byte count (``core.imaging.limits``); the parser's own
+    error text is never shown (it can hold raw header bytes or a patient's name).
+    """
     label = name or (Path(source).name if isinstance(source, (str, Path)) else "file")
-    fp: Any = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(fp, force=True, stop_before_pixels=stop_before_pixels)
-    except InvalidDicomError as exc:
-        raise InputError(f"{label}: not a valid DICOM file ({exc})") from None
-    except (EOFError, OSError, ValueError, KeyError, TypeError, NotImplementedError) as exc:
-        raise InputError(f"{label}: the DICOM file is truncated or malformed ({type(exc).__name__}: {_short(exc)})") from None
+            ds = None
+            if isinstance(source, (bytes, bytearray, memoryview)):
+                ds = header.read_deflated(bytes(source), label, stop_before_pixels)
+            elif _deflated_on_disk(Path(source)):
+                ds = header.read_deflated(Path(source).read_bytes(), label, stop_before_pixels)
+            if ds is None:
+                fp: Any = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
+                ds = pydicom.dcmread(fp, force=True, stop_before_pixels=stop_before_pixels)
+    except InputError:
+        raise
+    except InvalidDicomError:
+        raise InputError(f"{label}: not a valid DICOM file") from None
+    except MemoryError:
+        raise InputError(f"{label}: the DICOM file is too large to read in memory") from None
+    except Exception as exc:  # noqa: BLE001 - struct.error, zlib.error, BytesLengthException, ...
+        raise InputError(f"{label}: the DICOM file is truncated or malformed ({type(exc).__name__})") from None
     if not any(tag.group != 0x0002 for tag in ds.keys()):  # keys(): no element is parsed
         raise InputError(f"{label}: the file ends early: only the DICOM file meta could be read, no dataset")
     _ensure_transfer_syntax(ds)
     return ds
+
+
+def _deflated_on_disk(path: Path) -> bool:
+    """Whether a (large) file on disk declares the Deflated transfer syntax in its meta."""
+    with path.open("rb") as fh:
+        head = fh.read(64 * 1024)
+    return header.meta_end(head)[1] == header.DEFLATED
 
 
 def _short(exc: BaseException, limit: int = 120) -> str:
@@ -68,6 +91,8 @@ def _ensure_transfer_syntax(ds: Dataset) -> None:
     meta = getattr(ds, "file_meta", None)
     if meta is None:
         ds.file_meta = meta = FileMetaDataset()
+    if "TransferSyntaxUID" in meta and not str(meta.get("TransferSyntaxUID") or "").strip():
+        del meta.TransferSyntaxUID  # present but empty: inferred below like a missing one
     if "TransferSyntaxUID" not in meta:
         ds._medlens_meta_without_syntax = len(meta) > 0  # type: ignore[attr-defined]
         if "PixelData" in ds and ds["PixelData"].is_undefined_length:
@@ -120,46 +145,79 @@ def _decoder_message(ds: Dataset, label: str, exc: BaseException) -> str:
     name = transfer_syntax_name(ds)
     if ts is None:
         return f"{label}: the file has no Transfer Syntax UID and its pixel data is encapsulated: cannot tell how to decode it"
-    if ts in UNCOMPRESSED:
-        return f"{label}: pixel data cannot be read ({_short(exc)})"
-    bits = ds.get("BitsStored")
-    if ts == UID("1.2.840.10008.1.2.4.51") and bits and int(bits) > 8:
-        name = f"JPEG Extended {int(bits)}-bit"
+    if ts in UNCOMPRESSED or ts == DeflatedExplicitVRLittleEndian:
+        return f"{label}: pixel data cannot be read ({type(exc).__name__}: it does not match the image header)"
+    bits = header.header_int(ds, "BitsStored", label)
+    if ts == UID("1.2.840.10008.1.2.4.51") and bits and bits > 8:
+        name = f"JPEG Extended {bits}-bit"
+    if len(name) > 80:
+        name = "this transfer syntax"
     return f"{label}: {name}: no installed decoder can read this file (corrupt stream or unsupported encoding)"
 
 
-def decode(ds: Dataset, label: str) -> np.ndarray:
-    """Decoded pixel array as stored, ``(frames, H, W[, 3])``; RGB for YBR/palette."""
+def check_pixels(ds: Dataset, label: str) -> header.Geometry:
+    """Everything checked before decoding: a picture is there, its declared size is sane and
+    within the limits, and uncompressed pixel data is as long as declared."""
     check_displayable(ds, label)
+    geo = header.geometry(ds, label)
+    ts = transfer_syntax(ds)
+    header.check_pixel_length(ds, geo, label, native=ts in UNCOMPRESSED or ts == DeflatedExplicitVRLittleEndian)
+    return geo
+
+
+def decode_float(ds: Dataset, label: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Stored values as float32 ``(frames, H, W[, 3])``, decoded one frame at a time into
+    ``out`` (allocated when None) so no second full-size copy is ever held; RGB for
+    YBR/palette. Modality units are applied by ``to_modality``."""
+    geo = check_pixels(ds, label)
+    shape = (geo.frames, geo.rows, geo.cols) + ((3,) if geo.out_samples == 3 else ())
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    elif out.shape != shape:
+        raise InputError(f"{label}: the image size differs from the rest of the series")
+    lut = None
+    if geo.photometric == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut as lut
+    count = 0
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # the decoder, not ds.pixel_array: no second cached copy inside the dataset
-            arr, _ = get_decoder(transfer_syntax(ds)).as_array(ds, as_rgb=True)
+            for count, (frame, _) in enumerate(get_decoder(transfer_syntax(ds)).iter_array(ds, as_rgb=True), 1):
+                if count > geo.frames:
+                    break
+                if lut is not None:
+                    frame = lut(frame, ds)
+                    if frame.dtype.itemsize > 1:  # 16-bit LUT entries: keep the top 8 bits for display
+                        frame = frame >> 8
+                out[count - 1] = frame.reshape(shape[1:])
     except InputError:
         raise
     except MemoryError:
         raise InputError(f"{label}: the image is too large to decode in memory") from None
-    except Exception as exc:  # decoders raise RuntimeError/ValueError/NotImplementedError...
+    except Exception as exc:  # noqa: BLE001 - decoders raise RuntimeError/ValueError/NotImplementedError...
         text = str(exc)
         if "less than expected" in text:
             sizes = re.search(r"\((\d+) vs (\d+) bytes\)", text)
             detail = f" ({sizes[1]} of {sizes[2]} bytes)" if sizes else ""
             raise InputError(f"{label}: the pixel data is truncated{detail}: the file was cut short") from None
         raise InputError(_decoder_message(ds, label, exc)) from None
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    samples = int(ds.get("SamplesPerPixel", 1) or 1)
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
-    if photometric == "PALETTE COLOR":
-        from pydicom.pixels import apply_color_lut
+    if count < geo.frames:
+        raise InputError(f"{label}: the pixel data holds {count} of the {geo.frames} frames the header declares")
+    return out
 
-        arr = apply_color_lut(arr, ds)
-        if arr.dtype.itemsize > 1:  # 16-bit LUT entries: keep the top 8 bits for display
-            arr = (arr >> 8).astype(np.uint8)
-        samples = 3
-    if (frames == 1 and arr.ndim == (3 if samples > 1 else 2)):
-        arr = arr[None]
-    return arr
+
+def decode(ds: Dataset, label: str) -> np.ndarray:
+    """Decoded pixel array ``(frames, H, W[, 3])`` (float32 stored values; RGB for YBR/palette)."""
+    return decode_float(ds, label)
+
+
+def _int(ds: Dataset, keyword: str, default: int) -> int:
+    """A whole-number element, or ``default`` when it is absent or unusable (never raises)."""
+    try:
+        return header.header_int(ds, keyword, "", default) or default
+    except InputError:
+        return default
 
 
 def _first(value: Any) -> float | None:
@@ -169,21 +227,26 @@ def _first(value: Any) -> float | None:
     if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
         value = value[0] if len(value) else None
     try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
+        number = float(value) if value is not None else None
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if number is not None and np.isfinite(number) and abs(number) < 1e30 else None
 
 
 def _functional(ds: Dataset, sequence: str, keyword: str, frame: int = 0) -> Any:
-    """A value from the enhanced multi-frame functional groups (shared first, then per-frame)."""
+    """A value from the enhanced multi-frame functional groups (shared first, then per-frame);
+    None when absent or malformed."""
     for group_kw in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
-        groups = ds.get(group_kw)
-        if not groups:
+        try:
+            groups = ds.get(group_kw)
+            if not groups:
+                continue
+            item = groups[0] if group_kw.startswith("Shared") else groups[min(frame, len(groups) - 1)]
+            seq = item.get(sequence)
+            if seq and keyword in seq[0]:
+                return seq[0].get(keyword)
+        except Exception:  # noqa: BLE001 - a malformed group is as good as none
             continue
-        item = groups[0] if group_kw.startswith("Shared") else groups[min(frame, len(groups) - 1)]
-        seq = item.get(sequence)
-        if seq and keyword in seq[0]:
-            return seq[0].get(keyword)
     return None
 
 
@@ -205,13 +268,9 @@ def pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
         ds.get("ImagerPixelSpacing"),
         ds.get("NominalScannedPixelSpacing"),
     ):
-        if value is not None and len(value) == 2:
-            try:
-                row, col = float(value[0]), float(value[1])
-            except (TypeError, ValueError):
-                continue
-            if row > 0 and col > 0:
-                return row, col
+        pair = header.numbers(value, 2)
+        if pair is not None and pair[0] > 0 and pair[1] > 0:
+            return pair[0], pair[1]
     return None
 
 
@@ -243,6 +302,8 @@ def default_window(ds: Dataset, slope: float, intercept: float) -> tuple[float, 
             descriptor = voi[0].LUTDescriptor
             entries = int(descriptor[0]) or 65536
             first = float(descriptor[1])
+            if not (0 < entries <= 65536 and abs(first) < 2**32):
+                return None
             # the LUT maps stored values [first, first + entries) onto the display range
             lo, hi = first * slope + intercept, (first + entries) * slope + intercept
             return (lo + hi) / 2.0, abs(hi - lo)
@@ -257,8 +318,12 @@ def to_modality(arr: np.ndarray, ds: Dataset) -> tuple[np.ndarray, dict[str, Any
     notes: dict[str, Any] = {}
     pixels = arr.astype(np.float32, copy=False)  # arr is freshly decoded: in-place work is safe
     if pixels.ndim == 3:  # grey: rescale to modality units (per frame when the groups differ)
-        per_frame = ds.get("PerFrameFunctionalGroupsSequence")
-        if per_frame and "RescaleSlope" not in ds and pixels.shape[0] == len(per_frame):
+        try:
+            per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+            per_frame_count = len(per_frame) if per_frame else 0
+        except Exception:  # noqa: BLE001 - malformed groups: one rescale for every frame
+            per_frame_count = 0
+        if per_frame_count and "RescaleSlope" not in ds and pixels.shape[0] == per_frame_count:
             for i in range(pixels.shape[0]):
                 slope, intercept = rescale(ds, i)
                 if (slope, intercept) != (1.0, 0.0):
@@ -281,8 +346,8 @@ def to_modality(arr: np.ndarray, ds: Dataset) -> tuple[np.ndarray, dict[str, Any
 
 def _stored_range(ds: Dataset) -> tuple[float, float]:
     """Range of the stored values in modality units (for the MONOCHROME1 flip)."""
-    bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 16)) or 16)
-    signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
+    bits = min(64, max(1, _int(ds, "BitsStored", _int(ds, "BitsAllocated", 16))))
+    signed = _int(ds, "PixelRepresentation", 0) == 1
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
     slope, intercept = rescale(ds)
     a, b = lo * slope + intercept, hi * slope + intercept
@@ -326,28 +391,20 @@ def _summary_fields(ds: Dataset) -> dict[str, Any]:
         "TransferSyntax": transfer_syntax_name(ds),
         "PhotometricInterpretation": str(ds.get("PhotometricInterpretation", "")),
         "SOPClassName": getattr(sop, "name", str(sop or "")),
-        "BitsStored": int(ds.get("BitsStored", 0) or 0),
+        "BitsStored": _int(ds, "BitsStored", 0),
     }
 
 
 def orientation(ds: Dataset) -> np.ndarray | None:
     iop = ds.get("ImageOrientationPatient") or _functional(ds, "PlaneOrientationSequence", "ImageOrientationPatient")
-    if iop is None or len(iop) != 6:
-        return None
-    try:
-        return np.asarray([float(v) for v in iop], dtype=float)
-    except (TypeError, ValueError):
-        return None
+    values = header.numbers(iop, 6)
+    return None if values is None else np.asarray(values, dtype=float)
 
 
 def position(ds: Dataset, frame: int = 0) -> np.ndarray | None:
     ipp = ds.get("ImagePositionPatient") or _functional(ds, "PlanePositionSequence", "ImagePositionPatient", frame)
-    if ipp is None or len(ipp) != 3:
-        return None
-    try:
-        return np.asarray([float(v) for v in ipp], dtype=float)
-    except (TypeError, ValueError):
-        return None
+    values = header.numbers(ipp, 3)
+    return None if values is None else np.asarray(values, dtype=float)
 
 
 def affine_from(iop: np.ndarray, first: np.ndarray, spacing: tuple[float, float], slice_vec: np.ndarray) -> np.ndarray:
@@ -367,7 +424,7 @@ def single_affine(ds: Dataset) -> np.ndarray | None:
         return None
     normal = np.cross(iop[:3], iop[3:])
     step = slice_spacing(ds) or 1.0
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    frames = _int(ds, "NumberOfFrames", 1)
     if frames > 1:
         last = position(ds, frames - 1)
         if last is not None and not np.allclose(last, pos):
@@ -380,7 +437,7 @@ def fallback_window(pixels: np.ndarray, modality: str, ds: Dataset | None = None
     from core.imaging.display import auto_window
 
     if pixels.ndim == 4:
-        bits = int(ds.get("BitsStored", 8) or 8) if ds is not None else 8
+        bits = min(16, max(1, _int(ds, "BitsStored", 8))) if ds is not None else 8
         if str(ds.get("PhotometricInterpretation", "")).upper() == "PALETTE COLOR" if ds is not None else False:
             bits = 8
         top = float(2**bits - 1)

@@ -10,16 +10,19 @@ series found (plus the skipped files and why); ``load(source, series_uid=...)`` 
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
 from core.imaging import dicom as dcm
+from core.imaging import limits
 from core.imaging import series as ser
 from core.imaging import sniff
+from core.imaging.guard import guarded
 from core.imaging.medimage import MedImage
 from core.imaging.nifti import image_from_nifti
 from core.imaging.raster import image_from_raster
-from core.imaging.sources import MAX_TOTAL_BYTES, Entry, to_entries, zip_entries
+from core.imaging.sources import Entry, to_entries, zip_entries
 
 
 def _load_file(entry: Entry) -> MedImage:
@@ -33,11 +36,7 @@ def _load_file(entry: Entry) -> MedImage:
     if kind == sniff.NIFTI:
         return image_from_nifti(entry.read(), label)
     if kind == sniff.NIFTI_GZ:
-        try:
-            data = sniff.gunzip(entry.read(), MAX_TOTAL_BYTES)
-        except (OSError, EOFError, ValueError) as exc:
-            raise InputError(f"{label}: the gzip stream is broken ({exc})") from None
-        return image_from_nifti(data, label)
+        return image_from_nifti(entry.read(), label, gzipped=True)
     if kind in sniff.RASTER_KINDS:
         return image_from_raster(entry.read(), label, kind)
     if kind == sniff.GZIP:
@@ -50,9 +49,10 @@ def _expand(source: Any, name: str | None) -> tuple[list[Entry], str, bool]:
     entries, label = to_entries(source, name)
     container = len(entries) > 1
     expanded: list[Entry] = []
+    budget = limits.Budget(label)  # one byte budget for every zip of this input
     for entry in entries:
         if sniff.sniff(entry.head(8)) == sniff.ZIP:
-            expanded.extend(zip_entries(entry.read(), entry.name))
+            expanded.extend(zip_entries(entry.read(), entry.name, budget))
             container = True
         else:
             expanded.append(entry)
@@ -61,6 +61,18 @@ def _expand(source: Any, name: str | None) -> tuple[list[Entry], str, bool]:
     return expanded, label, container
 
 
+def _label(source: Any, name: str | None = None, *_: Any, **__: Any) -> str:
+    """How a refusal names the input: the given name, a path's name, or a generic word."""
+    if name:
+        return str(name)
+    if isinstance(source, (str, Path)):
+        return Path(source).name or str(source)
+    if isinstance(source, (list, tuple)):
+        return f"{len(source)} files"
+    return str(getattr(source, "name", "") or "upload")
+
+
+@guarded(_label)
 def list_series(source: Any, name: str | None = None) -> ser.SeriesListing:
     """Every series in a file, folder, zip or list of uploads (DICOM headers only: fast)."""
     entries, _, _ = _expand(source, name)
@@ -69,6 +81,7 @@ def list_series(source: Any, name: str | None = None) -> ser.SeriesListing:
     return ser.SeriesListing(series=series, skipped=skipped)
 
 
+@guarded(_label)
 def load(source: Any, name: str | None = None, series_uid: str | None = None) -> MedImage:
     """A ``MedImage`` from bytes (+name), a path, a folder, a .zip, or a list of files.
 
@@ -78,7 +91,7 @@ def load(source: Any, name: str | None = None, series_uid: str | None = None) ->
     entries, label, container = _expand(source, name)
     if not container:
         return _load_file(entries[0])
-    items, skipped = ser.scan(entries, headers_only=False)
+    items, skipped = ser.scan(entries, headers_only=True)  # pixels are read for the chosen series only
     groups = ser.group(items)
     if not groups:
         detail = "; ".join(f"{s.file}: {s.reason}" for s in skipped[:3])
@@ -104,8 +117,8 @@ def load(source: Any, name: str | None = None, series_uid: str | None = None) ->
 
 def _series_name(members: list, label: str) -> str:
     ds = members[0].ds
-    desc = str(ds.get("SeriesDescription", "") or "").strip()
-    modality = str(ds.get("Modality", "") or "")
+    desc = ser.text(ds, "SeriesDescription")[:80]
+    modality = ser.text(ds, "Modality")[:16]
     return f"{desc or (modality + ' series').strip()} ({len(members)} files)"
 
 

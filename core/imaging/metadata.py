@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
 
 from core.imaging.deid import IDENTIFYING_KEYWORDS
 
 MAX_VALUE_CHARS = 200
+
 SKIP_VRS = {"OB", "OW", "OF", "OD", "OL", "OV", "UN"}
 
 
@@ -27,15 +29,18 @@ def dicom_metadata(ds: Dataset) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     meta = getattr(ds, "file_meta", None)
-    elements = list(meta) if meta is not None else []
-    elements += [elem for elem in ds if elem.tag.group != 0x0002]
-    for elem in elements:
-        if elem.tag == 0x7FE00010 or elem.VR in SKIP_VRS:
+    sources = [(meta, tag) for tag in meta.keys()] if meta is not None else []
+    sources += [(ds, tag) for tag in ds.keys() if tag.group != 0x0002]  # keys(): nothing parsed yet
+    for holder, tag in sources:
+        if tag == 0x7FE00010:
             continue
-        key = elem.keyword or f"({elem.tag.group:04X},{elem.tag.element:04X})"
+        key = keyword_for_tag(tag) or f"({tag.group:04X},{tag.element:04X})"
         try:
+            elem = holder[tag]  # parsing happens here: an unknown VR or a bad length raises
+            if elem.VR in SKIP_VRS:
+                continue
             out[key] = _value_text(elem)
-        except Exception:  # an unparsable value is shown as such, never raised
+        except Exception:  # an unparsable element is shown as such, never raised
             out[key] = "<unreadable value>"
     return out
 

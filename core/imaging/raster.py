@@ -8,9 +8,10 @@ import numpy as np
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from core.errors import InputError
+from core.imaging import limits
 from core.imaging.medimage import MedImage
 
-Image.MAX_IMAGE_PIXELS = 20_000 * 20_000  # medical scans are big, but refuse absurd sizes
+Image.MAX_IMAGE_PIXELS = 20_000 * 20_000  # a backstop only: limits.check_image refuses first, from the header
 
 
 def _frame_array(frame: Image.Image) -> np.ndarray:
@@ -29,11 +30,29 @@ def _collapse_grey_rgb(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _read_tiff(data: bytes) -> tuple[np.ndarray, str]:
+def _check_tiff(series: object, pages: list, label: str) -> None:
+    """Declared sizes of a TIFF series and of its tiles, checked before anything is decoded."""
+    shape = tuple(int(n) for n in series.shape)  # type: ignore[attr-defined]
+    axes = str(series.axes)  # type: ignore[attr-defined]
+    if not shape or min(shape) < 1:
+        raise InputError(f"{label}: the TIFF holds an empty image")
+    rows = shape[axes.index("Y")] if "Y" in axes else (shape[-2] if len(shape) >= 2 else 1)
+    cols = shape[axes.index("X")] if "X" in axes else shape[-1]
+    samples = shape[axes.index("S")] if "S" in axes else 1
+    frames = int(np.prod(shape, dtype=np.float64)) // max(1, rows * cols * samples)
+    limits.check_image(label, max(1, frames), rows, cols, samples)
+    for page in pages:
+        tile = int(getattr(page, "tilewidth", 0) or 0) * int(getattr(page, "tilelength", 0) or 0)
+        limits.MAX_PIXELS.check(tile, label, "a TIFF tile is larger than the image limit")
+
+
+def _read_tiff(data: bytes, label: str) -> tuple[np.ndarray, str]:
     import tifffile
 
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
         series = tif.series[0]
+        pages = [p for p in series.pages if p is not None][:4096] if hasattr(series, "pages") else []
+        _check_tiff(series, pages, label)
         arr = series.asarray()
         axes = series.axes
     if "S" in axes and arr.shape[axes.index("S")] in (3, 4):
@@ -49,20 +68,26 @@ def image_from_raster(data: bytes, label: str, kind: str) -> MedImage:
     metadata: dict[str, object] = {"Format": kind.upper()}
     try:
         if kind == "tiff":
-            arr, axes = _read_tiff(data)
+            arr, axes = _read_tiff(data, label)
             metadata["TiffAxes"] = axes
         else:
             with Image.open(io.BytesIO(data)) as img:
+                bands = 1 if img.mode in ("1", "L", "LA", "La", "P", "I", "F") or img.mode.startswith("I;") else 3
+                limits.check_image(label, int(getattr(img, "n_frames", 1) or 1), img.height, img.width, bands)
                 metadata["Mode"] = img.mode
                 metadata["Size"] = f"{img.width}x{img.height}"
                 arr = np.stack([_frame_array(f) for f in ImageSequence.Iterator(img)])
                 dpi = img.info.get("dpi")
                 if dpi and dpi[0] and float(dpi[0]) > 1:
                     metadata["DPI"] = f"{float(dpi[0]):g}"
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise InputError(f"{label}: the {kind.upper()} image cannot be decoded ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
-    except Exception as exc:
+    except InputError:
+        raise
+    except MemoryError:
+        raise InputError(f"{label}: the {kind.upper()} image is too large to decode in memory") from None
+    except Exception as exc:  # noqa: BLE001 - decoder text is not echoed (it can hold file bytes)
         raise InputError(f"{label}: the {kind.upper()} image cannot be decoded ({type(exc).__name__})") from None
+    if arr.size == 0:
+        raise InputError(f"{label}: the {kind.upper()} image is empty")
     if arr.dtype == bool:
         arr = arr.astype(np.uint8) * 255
     metadata["BitDepth"] = int(arr.dtype.itemsize * 8)

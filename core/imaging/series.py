@@ -18,6 +18,8 @@ from pydicom.dataset import Dataset
 
 from core.errors import InputError
 from core.imaging import dicom as dcm
+from core.imaging import dicom_header as header
+from core.imaging import guard, limits
 from core.imaging import sniff
 from core.imaging.medimage import MedImage
 from core.imaging.sources import Entry
@@ -64,6 +66,7 @@ class _Item:
     entry: Entry
     kind: str
     ds: Dataset | None = None
+    geo: header.Geometry | None = None
 
 
 def scan(entries: list[Entry], headers_only: bool) -> tuple[list[_Item], list[Skipped]]:
@@ -80,7 +83,8 @@ def scan(entries: list[Entry], headers_only: bool) -> tuple[list[_Item], list[Sk
                 source = entry.path if entry.data is None and entry.path else entry.read()
                 ds = dcm.read_dataset(source, entry.name, stop_before_pixels=headers_only)
                 _check_header(ds, entry.name)
-                return _Item(entry, "dicom", ds)
+                geo = header.geometry(ds, entry.name) if ("Rows" in ds or "Columns" in ds) else None
+                return _Item(entry, "dicom", ds, geo)
             if kind in (sniff.NIFTI, sniff.NIFTI_GZ, *sniff.RASTER_KINDS):
                 return _Item(entry, kind)
             if kind == sniff.ZIP:
@@ -89,9 +93,9 @@ def scan(entries: list[Entry], headers_only: bool) -> tuple[list[_Item], list[Sk
                 return Skipped(entry.name, "DICOMDIR index (not an image)")
             return Skipped(entry.name, f"not a DICOM, NIfTI or image file: {sniff.describe_unknown(head)}")
         except InputError as exc:
-            return Skipped(entry.name, _strip_label(str(exc), entry.name))
-        except Exception as exc:  # one bad file never stops the rest
-            return Skipped(entry.name, f"unreadable ({type(exc).__name__}: {exc})")
+            return Skipped(entry.name, _strip_label(str(guard.clean(exc)), entry.name))
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the rest
+            return Skipped(entry.name, guard.reason(exc))
 
     workers = 1 if len(entries) < 4 else DECODE_WORKERS
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -100,16 +104,24 @@ def scan(entries: list[Entry], headers_only: bool) -> tuple[list[_Item], list[Sk
     return items, skipped
 
 
+def text(ds: Dataset, keyword: str) -> str:
+    """An element as stripped text; '' when absent or unreadable (never raises)."""
+    try:
+        return str(ds.get(keyword, "") or "").strip()
+    except Exception:  # noqa: BLE001
+        return ""
+
+
 def _strip_label(message: str, label: str) -> str:
     prefix = f"{label}: "
     return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def _check_header(ds: Dataset, label: str) -> None:
-    modality = str(ds.get("Modality", "") or "").upper()
+    modality = text(ds, "Modality").upper()
     if modality in dcm.NON_IMAGE_MODALITIES:
         raise InputError(f"{label}: {modality} object: {dcm.NON_IMAGE_MODALITIES[modality]}")
-    sop = str(ds.get("SOPClassUID", ""))
+    sop = text(ds, "SOPClassUID")
     if sop == "1.2.840.10008.1.3.10":
         raise InputError(f"{label}: DICOMDIR index (not an image)")
     if "WaveformSequence" in ds:
@@ -119,9 +131,7 @@ def _check_header(ds: Dataset, label: str) -> None:
 def _series_key(item: _Item) -> str:
     if item.kind != "dicom":
         return f"file:{item.entry.name}"
-    ds = item.ds
-    uid = str(ds.get("SeriesInstanceUID", "") or "") or f"file:{item.entry.name}"
-    return uid
+    return text(item.ds, "SeriesInstanceUID")[:128] or f"file:{item.entry.name}"
 
 
 def group(items: list[_Item]) -> dict[str, list[_Item]]:
@@ -131,15 +141,17 @@ def group(items: list[_Item]) -> dict[str, list[_Item]]:
     return dict(groups)
 
 
-def _size(ds: Dataset) -> tuple[int, int, int, int]:
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    samples = 3 if str(ds.get("PhotometricInterpretation", "")).upper() == "PALETTE COLOR" else int(ds.get("SamplesPerPixel", 1) or 1)
-    return frames, int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0), samples
+def _size(item: _Item) -> tuple[int, int, int, int]:
+    """(frames, rows, columns, samples) from the validated header; zeros when it has none."""
+    geo = item.geo
+    if geo is None:
+        return 0, 0, 0, 1
+    return geo.frames, geo.rows, geo.cols, geo.out_samples
 
 
 def split_by_size(members: list[_Item]) -> tuple[list[_Item], list[Skipped]]:
     """Keep the files with the most common image size; the others are skipped with a reason."""
-    sizes = [(_size(m.ds)[1:]) for m in members]
+    sizes = [(_size(m)[1:]) for m in members]
     common = max(set(sizes), key=sizes.count)
     keep = [m for m, s in zip(members, sizes) if s == common]
     dropped = [Skipped(m.entry.name, f"image size {s[0]}x{s[1]} differs from the series' {common[0]}x{common[1]}")
@@ -162,9 +174,9 @@ def sort_slices(members: list[_Item]) -> tuple[list[_Item], float | None, str]:
         gaps = gaps[np.abs(gaps) > 1e-4]
         spacing = float(np.median(np.abs(gaps))) if gaps.size else None
         return ordered, spacing, "ImagePositionPatient along the slice normal"
-    numbers = [m.ds.get("InstanceNumber") for m in members]
-    if all(n not in (None, "") for n in numbers):
-        order = np.argsort([int(n) for n in numbers], kind="stable")
+    numbers = [dcm._int(m.ds, "InstanceNumber", -(2**62)) for m in members]
+    if all(n != -(2**62) for n in numbers):
+        order = np.argsort(numbers, kind="stable")
         return [members[i] for i in order], None, "InstanceNumber"
     return sorted(members, key=lambda m: m.entry.name), None, "file name (no position or instance number)"
 
@@ -177,27 +189,57 @@ def describe(uid: str, members: list[_Item]) -> SeriesInfo:
                           modality="NIFTI" if first.kind.startswith("nifti") else "OT",
                           n_files=1, shape=[], description=first.entry.name, files=names)
     ds = first.ds
-    frames = sum(_size(m.ds)[0] for m in members)
-    _, rows, cols, samples = _size(ds)
+    frames = sum(_size(m)[0] for m in members)
+    _, rows, cols, samples = _size(first)
     shape = [frames, rows, cols] + ([3] if samples == 3 else [])
-    description = str(ds.get("SeriesDescription", "") or ds.get("StudyDescription", "") or "")
-    return SeriesInfo(series_uid=uid, kind="dicom", modality=str(ds.get("Modality", "OT") or "OT"),
+    description = (text(ds, "SeriesDescription") or text(ds, "StudyDescription"))[:120]
+    return SeriesInfo(series_uid=uid, kind="dicom", modality=text(ds, "Modality")[:16] or "OT",
                       n_files=len(members), shape=shape, description=description, files=names)
 
 
+def read_pixels(members: list[_Item], workers: int = 1) -> tuple[list[_Item], list[Skipped]]:
+    """Each member read in full and checked (displayable, geometry within the limits, pixel
+    data as long as declared) before anything is decoded; refusals become ``Skipped``."""
+
+    def full(item: _Item) -> _Item | Skipped:
+        entry = item.entry
+        try:
+            source = entry.path if entry.data is None and entry.path else entry.read()
+            ds = dcm.read_dataset(source, entry.name)
+            return _Item(entry, "dicom", ds, dcm.check_pixels(ds, entry.name))
+        except InputError as exc:
+            return Skipped(entry.name, _strip_label(str(guard.clean(exc)), entry.name))
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops the rest
+            return Skipped(entry.name, guard.reason(exc))
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = list(pool.map(full, members))
+    return [r for r in results if isinstance(r, _Item)], [r for r in results if isinstance(r, Skipped)]
+
+
 def stack_dicom(members: list[_Item], label: str, workers: int | None = None) -> tuple[MedImage, list[Skipped]]:
-    """Decode the sorted files of one series (in parallel) into one preallocated volume."""
+    """Decode the sorted files of one series (in parallel) into one preallocated volume.
+
+    Members may come from a headers-only scan: each is read in full and checked first; the
+    volume is allocated only once the checked sizes fit ``MEDLENS_MAX_VOXELS``, and every file
+    is decoded straight into its slot (no per-file full-size copy).
+    """
     workers = DECODE_WORKERS if workers is None else workers
+    members, skipped = read_pixels(members, workers)
+    if not members:
+        first = skipped[0] if skipped else Skipped("?", "no file")
+        raise InputError(f"{label}: no file of the series could be decoded ({first.file}: {first.reason})")
     members, dropped = split_by_size(members)
     members, spacing, order_by = sort_slices(members)
-    skipped = list(dropped)
+    skipped += dropped
     if len(members) == 1:
         image = dcm.image_from_dataset(members[0].ds, members[0].entry.name)
         image.metadata["SliceOrder"] = order_by
         return image, skipped
     first = members[0].ds
-    counts = [_size(m.ds)[0] for m in members]
-    _, rows, cols, samples = _size(first)
+    counts = [_size(m)[0] for m in members]
+    _, rows, cols, samples = _size(members[0])
+    limits.check_image(label, sum(counts), rows, cols, samples)
     shape = (sum(counts), rows, cols) + ((3,) if samples == 3 else ())
     volume = np.empty(shape, dtype=np.float32)
     offsets = np.concatenate([[0], np.cumsum(counts)])
@@ -206,14 +248,15 @@ def stack_dicom(members: list[_Item], label: str, workers: int | None = None) ->
     def decode_into(i: int) -> Skipped | None:
         item = members[i]
         try:
-            pixels, note = dcm.to_modality(dcm.decode(item.ds, item.entry.name), item.ds)
-            volume[offsets[i]:offsets[i + 1]] = pixels.reshape((-1,) + shape[1:])
+            target = volume[offsets[i]:offsets[i + 1]]
+            dcm.decode_float(item.ds, item.entry.name, out=target)
+            _, note = dcm.to_modality(target, item.ds)  # in place: target is float32
             notes.update(note)
             return None
         except InputError as exc:
-            return Skipped(item.entry.name, _strip_label(str(exc), item.entry.name))
-        except Exception as exc:
-            return Skipped(item.entry.name, f"cannot be decoded ({type(exc).__name__}: {exc})")
+            return Skipped(item.entry.name, _strip_label(str(guard.clean(exc)), item.entry.name))
+        except Exception as exc:  # noqa: BLE001
+            return Skipped(item.entry.name, f"cannot be decoded ({guard.reason(exc)})")
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         failures = list(pool.map(decode_into, range(len(members))))
@@ -221,8 +264,13 @@ def stack_dicom(members: list[_Item], label: str, workers: int | None = None) ->
     skipped += [f for f in failures if f is not None]
     if not good:
         raise InputError(f"{label}: no file of the series could be decoded ({skipped[0].file}: {skipped[0].reason})")
-    if len(good) < len(members):
-        volume = np.concatenate([volume[offsets[i]:offsets[i + 1]] for i in good])
+    if len(good) < len(members):  # move the decoded slices together in place (no second volume)
+        end = 0
+        for i in good:
+            n = offsets[i + 1] - offsets[i]
+            volume[end:end + n] = volume[offsets[i]:offsets[i + 1]]
+            end += n
+        volume = volume[:end]
         members = [members[i] for i in good]
     flip = notes.pop("_flip", None)
     slope, intercept = dcm.rescale(first)

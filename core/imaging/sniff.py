@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import io
 import struct
 import zlib
 
@@ -90,11 +88,3 @@ def describe_unknown(head: bytes) -> str:
     if sample.startswith(b"%PDF"):
         return "it is a PDF"
     return "the content is not DICOM, NIfTI, PNG, JPEG, TIFF or a zip"
-
-
-def gunzip(data: bytes, limit: int) -> bytes:
-    """Decompress gzip data, refusing output larger than ``limit`` bytes (zip bombs)."""
-    out = gzip.GzipFile(fileobj=io.BytesIO(data)).read(limit + 1)
-    if len(out) > limit:
-        raise ValueError(f"decompressed size exceeds {limit // 2**20} MiB")
-    return out

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
+from core.imaging import limits
 
-MAX_TOTAL_BYTES = 2 * 2**30  # refuse uploads/zips that expand beyond 2 GiB
 IGNORED_PARTS = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 
 
@@ -39,19 +37,17 @@ def _ignored(name: str) -> bool:
     return any(p in IGNORED_PARTS or p.startswith("._") for p in parts)
 
 
-def zip_entries(data: bytes, label: str) -> list[Entry]:
-    """Members of a zip held in memory (no extraction to disk, no path traversal)."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+def zip_entries(data: bytes, label: str, budget: limits.Budget | None = None) -> list[Entry]:
+    """Members of a zip held in memory (no extraction to disk, no path traversal).
+
+    Entries and inflated bytes are counted while reading (``core.imaging.limits``): the sizes
+    the zip declares are never believed.
+    """
+    archive = limits.open_zip(data, label)
+    budget = budget or limits.Budget(label)
+    with archive:
         infos = [i for i in archive.infolist() if not i.is_dir() and not _ignored(i.filename)]
-        total = sum(i.file_size for i in infos)
-        if total > MAX_TOTAL_BYTES:
-            raise InputError(f"{label}: the zip expands to {total / 2**30:.1f} GiB, more than the 2 GiB limit")
-        return [Entry(name=i.filename, data=archive.read(i)) for i in infos]
-    except InputError:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
-        raise InputError(f"{label}: the zip file cannot be read ({exc})") from None
+        return [Entry(name=i.filename, data=limits.read_member(archive, i, label, budget)) for i in infos]
 
 
 def folder_entries(folder: Path) -> list[Entry]:
