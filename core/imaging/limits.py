@@ -26,7 +26,7 @@ import os
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from core.errors import InputError
 
@@ -186,8 +186,13 @@ def open_zip(data: bytes, label: str) -> zipfile.ZipFile:
     return archive
 
 
-def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, budget: Budget) -> bytes:
-    """One member's bytes, inflated in chunks and counted (its declared size is not believed)."""
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, budget: Budget,
+                wanted: Callable[[bytes], bool] | None = None) -> bytes:
+    """One member's bytes, inflated in chunks and counted (its declared size is not believed).
+
+    ``wanted(first_chunk)`` False stops after the first chunk: a member that is no image is
+    never inflated in full (its first bytes are enough to say what it is).
+    """
     if info.compress_type not in SAFE_COMPRESSION:
         raise InputError(f"{label}: {info.filename[:80]} uses a compression MedLens does not open "
                          f"(method {info.compress_type}); re-zip it with deflate")
@@ -202,6 +207,8 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, bud
                     break
                 budget.take(len(chunk), "the zip")
                 parts.append(chunk)
+                if wanted is not None and len(parts) == 1 and not wanted(chunk):
+                    break
     except InputError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError, RuntimeError, NotImplementedError):

@@ -94,8 +94,9 @@ def load(source: Any, name: str | None = None, series_uid: str | None = None) ->
     items, skipped = ser.scan(entries, headers_only=True)  # pixels are read for the chosen series only
     groups = ser.group(items)
     if not groups:
-        detail = "; ".join(f"{s.file}: {s.reason}" for s in skipped[:3])
-        raise InputError(f"{label}: no usable image among {len(entries)} file(s) ({detail})")
+        more = f"; and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+        detail = f" ({skipped[0].file}: {skipped[0].reason}{more})" if skipped else ""
+        raise InputError(f"{label}: no usable image among {len(entries)} file(s){detail}")
     if series_uid is None:
         if len(groups) > 1:
             listing = [ser.describe(uid, members).label() for uid, members in groups.items()]

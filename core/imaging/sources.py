@@ -47,7 +47,14 @@ def zip_entries(data: bytes, label: str, budget: limits.Budget | None = None) ->
     budget = budget or limits.Budget(label)
     with archive:
         infos = [i for i in archive.infolist() if not i.is_dir() and not _ignored(i.filename)]
-        return [Entry(name=i.filename, data=limits.read_member(archive, i, label, budget)) for i in infos]
+        return [Entry(name=i.filename, data=limits.read_member(archive, i, label, budget, _is_known)) for i in infos]
+
+
+def _is_known(head: bytes) -> bool:
+    """Whether a member's first bytes are of a kind MedLens reads (else only they are kept)."""
+    from core.imaging import sniff
+
+    return sniff.sniff(head) not in (sniff.UNKNOWN, sniff.GZIP)
 
 
 def folder_entries(folder: Path) -> list[Entry]:

@@ -12,7 +12,6 @@ Every reader returns ``{label: (frames, H, W) bool}`` for the given image:
 
 from __future__ import annotations
 
-import gzip
 import io
 from types import SimpleNamespace
 from typing import Any, Sequence
@@ -48,13 +47,18 @@ def _check(masks: dict[str, np.ndarray], shape: tuple[int, int, int]) -> dict[st
 
 
 def read_png(data: bytes, labels: Sequence[str], image: Any, default_label: str) -> dict[str, np.ndarray]:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
+
+    from core.imaging import limits
 
     try:
         pil = Image.open(io.BytesIO(data))
+        limits.check_image("the mask image", 1, pil.height, pil.width)  # declared size, before decoding
         array = np.asarray(pil.convert("L") if pil.mode not in ("L", "I", "I;16", "P", "1") else pil)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"cannot read the mask image: {exc}") from None
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - decoder text is not echoed
+        raise InputError(f"cannot read the mask image ({type(exc).__name__})") from None
     frames, h, w = _shape(image)
     if frames != 1:
         raise InputError("a PNG mask holds one frame; this image has several (use NIfTI or DICOM SEG)")
@@ -65,12 +69,18 @@ def read_png(data: bytes, labels: Sequence[str], image: Any, default_label: str)
 def read_nifti(data: bytes, labels: Sequence[str], image: Any, default_label: str) -> dict[str, np.ndarray]:
     import nibabel as nib
 
+    from core.imaging import limits
+    from core.imaging.nifti import read_header
+
     if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        hdr = read_header(limits.gunzip_head(data, 540), "the NIfTI mask")  # declared size, before inflating
+        data = limits.gunzip(data, "the NIfTI mask", max_out=hdr.offset + hdr.n_bytes)
+    else:
+        read_header(data[:540], "the NIfTI mask")
     try:
         nii = nib.Nifti1Image.from_bytes(data)
-    except Exception as exc:  # nibabel raises many types for broken headers
-        raise InputError(f"cannot read the NIfTI mask: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - nibabel raises many types for broken headers
+        raise InputError(f"cannot read the NIfTI mask ({type(exc).__name__})") from None
     array = np.asarray(nii.dataobj)
     if array.ndim == 2:
         array = array[:, :, None]
@@ -82,12 +92,16 @@ def read_nifti(data: bytes, labels: Sequence[str], image: Any, default_label: st
 
 def read_dicom_seg(data: bytes, labels: Sequence[str], image: Any, default_label: str) -> dict[str, np.ndarray]:
     import highdicom as hd
-    import pydicom
 
+    from core.imaging.dicom import read_dataset
+    from core.imaging.dicom_header import geometry
+
+    dataset = read_dataset(data, "the DICOM SEG")  # deflate inflated with a byte count
+    geometry(dataset, "the DICOM SEG")  # declared frames x rows x columns within the limits
     try:
-        seg = hd.seg.Segmentation.from_dataset(pydicom.dcmread(io.BytesIO(data)), copy=False)
-    except Exception as exc:
-        raise InputError(f"cannot read the DICOM SEG: {exc}") from None
+        seg = hd.seg.Segmentation.from_dataset(dataset, copy=False)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"cannot read the DICOM SEG ({type(exc).__name__})") from None
     frames, h, w = _shape(image)
     sources = list(getattr(image, "datasets", None) or [])
     lower = {label.lower(): label for label in labels}

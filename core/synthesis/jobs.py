@@ -17,7 +17,6 @@ A finished job writes ``data_dir()/models/<name>/`` (card.json, model.safetensor
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -37,6 +36,7 @@ import torch
 from core.classification.inference import resize01, to_gray01
 from core.errors import InputError
 from core.export.samples import png_bytes
+from core.imaging import limits as size_limits
 from core.imaging import load
 from core.labeling import get_store
 from core.paths import data_dir, ensure_private_dir, private_file, write_private
@@ -99,10 +99,8 @@ def read_class_zip(data: bytes, size: int, limits: JobLimits = LIMITS) -> dict[s
     """
     if len(data) > limits.max_zip_mb * 1024 * 1024:
         raise InputError(f"the zip is {len(data) / 1e6:.0f} MB; the limit is {limits.max_zip_mb} MB")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise InputError("the upload is not a zip file") from None
+    archive = size_limits.open_zip(data, "the upload")  # entry count capped; not a zip -> InputError
+    budget = size_limits.Budget("the upload")  # inflated bytes counted while reading, never declared sizes
     entries = [i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename
                and not Path(i.filename).name.startswith(".")]
     by_class: dict[str, list[zipfile.ZipInfo]] = {}
@@ -117,8 +115,9 @@ def read_class_zip(data: bytes, size: int, limits: JobLimits = LIMITS) -> dict[s
     names = sorted(by_class)
     for index, cls in enumerate(names):
         for info in sorted(by_class[cls], key=lambda i: i.filename):
+            data_i = size_limits.read_member(archive, info, "the upload", budget)  # over budget: the whole zip is refused
             try:
-                gray = _decode(archive.read(info), Path(info.filename).name)
+                gray = _decode(data_i, Path(info.filename).name)
             except Exception as exc:  # one bad file does not spoil the set
                 skipped.append(f"{info.filename}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
                 continue
