@@ -283,7 +283,7 @@ for line in sys.stdin:
         if case.get("op") == "list":
             imaging.list_series(case["path"])
         else:
-            imaging.load(case["path"])
+            out["shape"] = list(imaging.load(case["path"]).shape)
         out["status"] = "loaded"
     except InputError as exc:
         out.update(status="refused", message=str(exc))
@@ -345,7 +345,7 @@ def run_cases(cases: list[dict[str, str]], timeout_s: float = 30.0, as_limit: in
                     current = msg["start"]
                     continue
                 results.append(Outcome(msg["id"], msg["status"], msg.get("message", ""), msg["seconds"], msg["maxrss_mb"],
-                                       {"type": msg.get("type", "")}))
+                                       {"type": msg.get("type", ""), "shape": msg.get("shape")}))
                 pending.pop(0)
         except queue.Empty:
             results.append(Outcome(current or pending[0]["id"], "timeout", f"over {timeout_s:g} s"))
@@ -401,12 +401,12 @@ def mutate_dicom_tags(data: bytes, rng: np.random.Generator) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = pydicom.dcmread(io.BytesIO(data), force=True)
-        for _ in range(int(rng.integers(1, 4))):
-            _edit_value(ds, str(rng.choice(DICOM_TAG_EDITS)), str(rng.choice(EDIT_KINDS)), rng)
         out = io.BytesIO()
         try:
+            for _ in range(int(rng.integers(1, 4))):
+                _edit_value(ds, str(rng.choice(DICOM_TAG_EDITS)), str(rng.choice(EDIT_KINDS)), rng)
             dcmwrite(out, ds, enforce_file_format=False)
-        except Exception:  # noqa: BLE001 - pydicom refused to write it: flip bytes instead
+        except Exception:  # noqa: BLE001 - pydicom refused the value or to write it: flip bytes instead
             return flip_bytes(data, rng)
     return out.getvalue()
 

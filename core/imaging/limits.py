@@ -125,6 +125,8 @@ def gunzip(data: bytes, label: str, budget: Budget | None = None, max_out: int |
     budget = budget or Budget(label)
     parts: list[bytes] = []
     got = 0
+    if not data:
+        raise InputError(f"{label}: the gzip stream is empty")
     try:
         rest = data
         while rest:  # concatenated gzip members are legal
