@@ -202,7 +202,7 @@ def zip_of(files: Iterable[tuple[str, bytes]]) -> bytes:
     return out.getvalue()
 
 
-def zip_lying(real: int = GIB, entries: int = 4, declared: int = 1024) -> bytes:
+def zip_lying(real: int = GIB, entries: int = 4, declared: int = 1024, names: list[str] | None = None) -> bytes:
     """A zip whose entries declare ``declared`` bytes each but inflate to ``real`` bytes in all
     (local headers and central directory both lie; the CRC is that of the real data)."""
     per = real // entries
@@ -211,7 +211,7 @@ def zip_lying(real: int = GIB, entries: int = 4, declared: int = 1024) -> bytes:
     out = bytearray()
     central = bytearray()
     for i in range(entries):
-        name = f"scan{i:02d}.dcm".encode()
+        name = (names[i] if names else f"scan{i:02d}.dcm").encode()
         offset = len(out)
         out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(payload), declared, len(name), 0)
         out += name + payload
@@ -223,7 +223,7 @@ def zip_lying(real: int = GIB, entries: int = 4, declared: int = 1024) -> bytes:
     return bytes(out)
 
 
-def zip_honest_bomb(per: int = 300 * 2**20, entries: int = 5) -> bytes:
+def zip_honest_bomb(per: int = 300 * 2**20, entries: int = 5, names: list[str] | None = None) -> bytes:
     """A zip of ``entries`` members that start like DICOM files and go on with zeros, ``per``
     bytes each, sizes declared truthfully: only the byte budget stops it."""
     prefix = b"\x00" * 128 + b"DICM"
@@ -231,7 +231,7 @@ def zip_honest_bomb(per: int = 300 * 2**20, entries: int = 5) -> bytes:
     crc = _crc_zeros(per - len(prefix), zlib.crc32(prefix))
     out, central = bytearray(), bytearray()
     for i in range(entries):
-        name = f"z{i}.dcm".encode()
+        name = (names[i] if names else f"z{i}.dcm").encode()
         offset = len(out)
         out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(payload), per, len(name), 0) + name + payload
         central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc, len(payload), per,

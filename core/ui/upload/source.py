@@ -16,6 +16,7 @@ import streamlit as st
 from core.errors import InputError
 from core.examples import list_examples
 from core.imaging import MedImage, list_series, load
+from core.imaging.guard import one_line
 from core.ui.errors import user_errors
 
 IMAGE = "up.image"
@@ -56,7 +57,7 @@ def _load_files(entries: list[tuple[str, bytes]], signature: str) -> None:
         _set_image(image, signature + listing.series[0].series_uid)
     elif not listing.series:
         detail = "; ".join(f"{s.file}: {s.reason}" for s in listing.skipped[:3])
-        raise InputError(f"no usable image among {len(entries)} file(s) ({detail})")
+        raise InputError(one_line(f"no usable image among {len(entries)} file(s) ({detail})"))
 
 
 def source_picker() -> None:
