@@ -192,6 +192,21 @@ def dicom_huge_geometry(rows: int = 65535, cols: int = 65535, frames: int | None
     return dicom_bytes(ds)
 
 
+def dicom_codestream_bomb(kind: str = "j2k", side: int = 60_000) -> bytes:
+    """A shared compressed DICOM whose JPEG 2000 (SIZ) or JPEG (SOF) stream declares side² pixels
+    while the DICOM header keeps its own small size: decoders allocate what the stream says."""
+    from core.paths import shared_data_dir
+
+    folder = shared_data_dir() / "dicom" / "compressed"
+    if kind == "j2k":
+        data = (folder / "CT1_J2KI.dcm").read_bytes()
+        at = data.find(b"\xff\x4f\xff\x51")
+        return data[: at + 8] + struct.pack(">II", side, side) + data[at + 16:]
+    data = (folder / "leadtools-8BitsJpegLossyGrayScale.dcm").read_bytes()
+    at = data.find(b"\xff\xc0")
+    return data[: at + 5] + struct.pack(">HH", side, side) + data[at + 9:]
+
+
 def zip_of(files: Iterable[tuple[str, bytes]]) -> bytes:
     import zipfile
 
@@ -255,6 +270,8 @@ BOMBS: dict[str, tuple[str, Any, str]] = {
     "png_20000": ("big.png", png_bomb, "MEDLENS_MAX_PIXELS"),
     "zip_two_dicoms_65535": ("two.zip", lambda: zip_of([("a.dcm", dicom_huge_geometry(uid_suffix="1")),
                                                         ("b.dcm", dicom_huge_geometry(uid_suffix="2"))]), "MEDLENS_MAX_PIXELS"),
+    "dicom_j2k_stream_60000": ("j2k.dcm", lambda: dicom_codestream_bomb("j2k"), "declares 60000x60000"),
+    "dicom_jpeg_stream_60000": ("jpeg.dcm", lambda: dicom_codestream_bomb("jpeg"), "declares 60000x60000"),
     "dicom_frames_1e9": ("frames.dcm", lambda: dicom_huge_geometry(512, 512, frames=10**9), "MEDLENS_MAX_VOXELS"),
     "zip_lying_sizes_1gib": ("lying.zip", zip_lying, "damaged"),
     "zip_honest_1_5gib": ("honest.zip", zip_honest_bomb, "MEDLENS_MAX_ZIP_BYTES"),

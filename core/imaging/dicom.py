@@ -162,6 +162,7 @@ def check_pixels(ds: Dataset, label: str) -> header.Geometry:
     geo = header.geometry(ds, label)
     ts = transfer_syntax(ds)
     header.check_pixel_length(ds, geo, label, native=ts in UNCOMPRESSED or ts == DeflatedExplicitVRLittleEndian)
+    header.check_codestreams(ds, geo, label, str(ts or ""), transfer_syntax_name(ds)[:80])
     return geo
 
 

@@ -228,3 +228,71 @@ def read_deflated(data: bytes, label: str, stop_before_pixels: bool = False) -> 
                      is_implicit_VR=False, is_little_endian=True)
     ds.set_original_encoding(False, True, dataset._character_set)
     return ds
+
+
+# ----- compressed codestreams: their own declared size, before a decoder allocates it ---------
+
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7}  # F7: JPEG-LS
+_SCAN_BYTES = 1 << 20
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(rows, columns) from the SOF segment of a JPEG / JPEG-LS stream; None when absent."""
+    pos = 2
+    end = min(len(data), _SCAN_BYTES)
+    while pos + 4 <= end:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        if marker in _SOF:
+            if pos + 9 > len(data):
+                return None
+            rows, cols = struct.unpack_from(">HH", data, pos + 5)
+            return rows, cols
+        pos += 2 + length
+    return None
+
+
+def _j2k_size(data: bytes) -> tuple[int, int] | None:
+    """(rows, columns) from the SIZ segment of a JPEG 2000 codestream (bare or in JP2 boxes)."""
+    at = data.find(b"\xff\x4f\xff\x51", 0, _SCAN_BYTES)
+    if at < 0 or at + 24 > len(data):
+        return None
+    xsiz, ysiz, xo, yo = struct.unpack_from(">IIII", data, at + 8)
+    return max(0, ysiz - yo), max(0, xsiz - xo)
+
+
+def check_codestreams(ds: Dataset, geo: Geometry, label: str, syntax: str, name: str = "") -> None:
+    """Every compressed frame must declare no more rows or columns than the DICOM header (a
+    JPEG 2000 stream claiming 60000² makes the decoder allocate that before failing)."""
+    j2k = syntax.startswith("1.2.840.10008.1.2.4.9") or syntax.startswith("1.2.840.10008.1.2.4.20")
+    jpeg = syntax in {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
+                      "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"}
+    if not (j2k or jpeg) or "PixelData" not in ds:
+        return
+    from pydicom.encaps import generate_fragments
+
+    try:
+        data = ds["PixelData"].value
+        fragments = list(generate_fragments(data))
+    except Exception:  # noqa: BLE001
+        raise InputError(f"{label}: the encapsulated pixel data is malformed (bad item tags or lengths)") from None
+    refuse = f"{label}: {name or 'compressed pixel data'}: no installed decoder can read this file"
+    for fragment in fragments:
+        starts = fragment[:2] == b"\xff\xd8" or fragment[:4] in (b"\xff\x4f\xff\x51", b"\x00\x00\x00\x0c")
+        if not starts:
+            continue  # a continuation fragment of the frame before
+        size = _j2k_size(fragment) if j2k else _jpeg_size(fragment)
+        if size is None:
+            raise InputError(f"{refuse} (a frame has no readable image size: corrupt stream)")
+        rows, cols = size
+        if rows > geo.rows or cols > geo.cols or rows == 0 or cols == 0:
+            raise InputError(f"{refuse} (a frame declares {cols}x{rows} pixels, the header {geo.cols}x{geo.rows}: "
+                             "corrupt or hostile stream)")
