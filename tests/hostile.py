@@ -348,7 +348,7 @@ def run_cases(cases: list[dict[str, str]], timeout_s: float = 30.0, as_limit: in
             pass
         current: str | None = None
         try:
-            first = lines.get(timeout=60)
+            first = lines.get(timeout=180)  # a busy CI box can take a while to import numpy/pydicom
             if first is None or "ready" not in json.loads(first):
                 raise RuntimeError("the child process did not start")
             while pending:

@@ -74,7 +74,7 @@ def test_bomb_is_refused_quickly_naming_the_limit(name: str, tmp_path: Path, sha
                       "seconds": outcome.seconds, "max_rss_mb": outcome.maxrss_mb}))
     assert hostile.check_outcome(outcome, []) is None, outcome
     assert outcome.status == "refused" and words in outcome.message, outcome.message
-    assert outcome.seconds < 30 and outcome.maxrss_mb < 1024
+    assert outcome.seconds < 30 and outcome.maxrss_mb < 1024, outcome
 
 
 def test_gzip_bomb_behind_an_honest_nifti_header_inflates_only_the_declared_voxels(tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_gzip_bomb_behind_an_honest_nifti_header_inflates_only_the_declared_voxe
     path.write_bytes(hostile.nifti_gz_zeros((16, 16, 4), 2 * hostile.GIB))  # 2 MiB in, 2 GiB out if believed
     (outcome,) = hostile.run_cases([{"id": "gz", "path": str(path)}], timeout_s=30)
     assert outcome.status == "loaded", outcome
-    assert outcome.seconds < 5 and outcome.maxrss_mb < 400
+    assert outcome.seconds < 10 and outcome.maxrss_mb < 400, outcome
 
 
 def test_limits_are_configurable_and_the_refusal_says_how(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
