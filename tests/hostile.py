@@ -488,7 +488,7 @@ class Seed:
 
 
 def dicom_secrets(data: bytes) -> list[str]:
-    """PatientName / PatientID values of a DICOM file (long enough to be meaningful)."""
+    """Identifying values of a DICOM file (names, IDs, birth date, institution, accession number)."""
     import warnings
 
     import pydicom
@@ -497,7 +497,8 @@ def dicom_secrets(data: bytes) -> list[str]:
         warnings.simplefilter("ignore")
         try:
             ds = pydicom.dcmread(io.BytesIO(data), force=True, stop_before_pixels=True)
-            values = [str(ds.get("PatientName", "") or ""), str(ds.get("PatientID", "") or "")]
+            values = [str(ds.get(k, "") or "") for k in ("PatientName", "PatientID", "OtherPatientIDs", "PatientBirthDate",
+                                                           "InstitutionName", "ReferringPhysicianName", "AccessionNumber")]
         except Exception:  # noqa: BLE001
             return []
     # too short or four-digit IDs ("0010") cannot be told from the tag numbers refusals name

@@ -99,7 +99,8 @@ def load(source: Any, name: str | None = None, series_uid: str | None = None) ->
         raise InputError(f"{label}: no usable image among {len(entries)} file(s){detail}")
     if series_uid is None:
         if len(groups) > 1:
-            listing = [ser.describe(uid, members).label() for uid, members in groups.items()]
+            # no descriptions here: a refusal never echoes a header value (only UIDs, to pick one)
+            listing = [ser.describe(uid, members).label(with_description=False) for uid, members in groups.items()]
             raise InputError(f"{label}: {len(groups)} series found, pick one: " + " | ".join(listing))
         series_uid = next(iter(groups))
     if series_uid not in groups:
@@ -108,7 +109,9 @@ def load(source: Any, name: str | None = None, series_uid: str | None = None) ->
     if members[0].kind == "dicom":
         generic = isinstance(source, (list, tuple)) and name is None  # "3 files": name it after the series
         series_label = _series_name(members, label) if (len(groups) > 1 or generic) else label
-        image, more = ser.stack_dicom(members, series_label)
+        image, more = ser.stack_dicom(members, label)  # refusals name the input, not the series description
+        if image.name == label:  # a stacked series (a single file keeps its own name)
+            image.name = series_label
         skipped += more
     else:
         image = _load_file(members[0].entry)

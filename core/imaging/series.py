@@ -47,8 +47,8 @@ class SeriesInfo:
     description: str = ""
     files: list[str] = field(default_factory=list)
 
-    def label(self) -> str:
-        desc = f" {self.description}" if self.description else ""
+    def label(self, with_description: bool = True) -> str:
+        desc = f" {self.description}" if self.description and with_description else ""
         return f"{self.modality}{desc}: {self.n_files} file(s), shape {'x'.join(map(str, self.shape))} [{self.series_uid}]"
 
 
