@@ -136,6 +136,20 @@ def tiff_tiled_bomb(side: int = 50_000, tile: int = 256) -> bytes:
     return bytes(out)
 
 
+def tiff_many_pages(n: int = 30_000) -> bytes:
+    """A TIFF chaining ``n`` IFDs of 1x1 pixel that all share one byte of data (about 100 n bytes)."""
+    entries = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+               (273, 4, 1, 8), (278, 3, 1, 1), (279, 4, 1, 1)]
+    ifd_size = 2 + 12 * len(entries) + 4
+    out = bytearray(b"II*\x00" + struct.pack("<I", 9) + b"\x00")  # the shared pixel at offset 8
+    for i in range(n):
+        out += struct.pack("<H", len(entries))
+        for tag, kind, count, value in entries:
+            out += struct.pack("<HHIHH", tag, kind, count, value, 0) if kind == 3 else struct.pack("<HHII", tag, kind, count, value)
+        out += struct.pack("<I", 9 + (i + 1) * ifd_size if i + 1 < n else 0)
+    return bytes(out)
+
+
 def dicom_bytes(ds: Any, deflate_zeros: int | None = None) -> bytes:
     """``ds`` written as a DICOM file; with ``deflate_zeros`` the file is Deflated Explicit VR
     and its PixelData is that many zero bytes, streamed (never held in memory)."""
@@ -266,13 +280,15 @@ BOMBS: dict[str, tuple[str, Any, str]] = {
     "nifti_gz_zeros_over_voxels": ("zeros.nii.gz", lambda: nifti_gz_zeros((1000, 1000, 1000), 64 * 2**20), "MEDLENS_MAX_VOXELS"),
     "gzip_bomb_2gib": ("bomb.gz", gzip_bomb, "gzip"),
     "tiff_tiled_50000": ("tiles.tif", tiff_tiled_bomb, "MEDLENS_MAX_PIXELS"),
+    "tiff_30000_pages": ("pages.tif", tiff_many_pages, "MEDLENS_MAX_FRAMES"),
     "dicom_deflated_24000": ("deflate.dcm", dicom_deflate_bomb, "MEDLENS_MAX_PIXELS"),
     "png_20000": ("big.png", png_bomb, "MEDLENS_MAX_PIXELS"),
     "zip_two_dicoms_65535": ("two.zip", lambda: zip_of([("a.dcm", dicom_huge_geometry(uid_suffix="1")),
                                                         ("b.dcm", dicom_huge_geometry(uid_suffix="2"))]), "MEDLENS_MAX_PIXELS"),
     "dicom_j2k_stream_60000": ("j2k.dcm", lambda: dicom_codestream_bomb("j2k"), "declares 60000x60000"),
     "dicom_jpeg_stream_60000": ("jpeg.dcm", lambda: dicom_codestream_bomb("jpeg"), "declares 60000x60000"),
-    "dicom_frames_1e9": ("frames.dcm", lambda: dicom_huge_geometry(512, 512, frames=10**9), "MEDLENS_MAX_VOXELS"),
+    "dicom_frames_1e9": ("frames.dcm", lambda: dicom_huge_geometry(512, 512, frames=10**9), "MEDLENS_MAX_FRAMES"),
+    "dicom_frames_15000": ("frames15k.dcm", lambda: dicom_huge_geometry(512, 512, frames=15_000), "MEDLENS_MAX_VOXELS"),
     "zip_lying_sizes_1gib": ("lying.zip", zip_lying, "damaged"),
     "zip_honest_1_5gib": ("honest.zip", zip_honest_bomb, "MEDLENS_MAX_ZIP_BYTES"),
     "zip_20000_entries": ("many.zip", zip_many_entries, "MEDLENS_MAX_ZIP_ENTRIES"),

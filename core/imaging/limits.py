@@ -11,6 +11,7 @@ variable                  what it bounds                                        
 ========================  =========================================================  ===========
 MEDLENS_MAX_PIXELS        rows x columns of one frame or slice                        1e8
 MEDLENS_MAX_VOXELS        all values of one image: frames x rows x columns x samples  3e8
+MEDLENS_MAX_FRAMES        frames, slices or pages of one image                        20000
 MEDLENS_MAX_ZIP_BYTES     bytes one zip, gzip or deflate stream may expand to         1 GiB
 MEDLENS_MAX_ZIP_ENTRIES   files in one zip                                            10000
 ========================  =========================================================  ===========
@@ -66,9 +67,10 @@ class Limit:
 
 MAX_PIXELS = Limit("MEDLENS_MAX_PIXELS", 100_000_000, "pixels")
 MAX_VOXELS = Limit("MEDLENS_MAX_VOXELS", 300_000_000, "values")
+MAX_FRAMES = Limit("MEDLENS_MAX_FRAMES", 20_000, "frames")
 MAX_ZIP_BYTES = Limit("MEDLENS_MAX_ZIP_BYTES", 2**30, "bytes")
 MAX_ZIP_ENTRIES = Limit("MEDLENS_MAX_ZIP_ENTRIES", 10_000, "files")
-ALL = (MAX_PIXELS, MAX_VOXELS, MAX_ZIP_BYTES, MAX_ZIP_ENTRIES)
+ALL = (MAX_PIXELS, MAX_VOXELS, MAX_FRAMES, MAX_ZIP_BYTES, MAX_ZIP_ENTRIES)
 
 
 def defaults() -> dict[str, int]:
@@ -82,6 +84,7 @@ def check_image(label: str, frames: int, rows: int, cols: int, samples: int = 1)
         if value < 1:
             raise InputError(f"{label}: the image declares {value} {name}: nothing to show")
     MAX_PIXELS.check(rows * cols, label, f"image is {cols}x{rows} pixels")
+    MAX_FRAMES.check(frames, label, f"image has {frames} frames")
     total = frames * rows * cols * samples
     detail = f"{frames} frame(s) of {cols}x{rows}" + (f"x{samples}" if samples > 1 else "")
     MAX_VOXELS.check(total, label, f"image holds {detail}")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import struct
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageSequence
 
 from core.errors import InputError
 from core.imaging import limits
@@ -46,15 +49,61 @@ def _check_tiff(series: object, pages: list, label: str) -> None:
         limits.MAX_PIXELS.check(tile, label, "a TIFF tile is larger than the image limit")
 
 
+def tiff_page_count(data: bytes, cap: int) -> int:
+    """IFDs of a TIFF / BigTIFF, counted by walking their chain (stops past ``cap`` and on loops)."""
+    if len(data) < 16:
+        return 0
+    order = "<" if data[:2] == b"II" else ">"
+    (version,) = struct.unpack_from(order + "H", data, 2)
+    big = version == 43
+    count_fmt, entry, next_fmt = ("Q", 20, "Q") if big else ("H", 12, "I")
+    count_size, next_size = struct.calcsize(count_fmt), struct.calcsize(next_fmt)
+    (offset,) = struct.unpack_from(order + next_fmt, data, 8 if big else 4)
+    seen: set[int] = set()
+    while offset and offset not in seen and len(seen) <= cap and offset + count_size <= len(data):
+        seen.add(offset)
+        (n,) = struct.unpack_from(order + count_fmt, data, offset)
+        at = offset + count_size + n * entry
+        if at + next_size > len(data):
+            break
+        (offset,) = struct.unpack_from(order + next_fmt, data, at)
+    return len(seen)
+
+
+SERIES_PAGES = 64  # up to this many pages tifffile's series detection is cheap (it grows ~quadratically)
+
+
+def _read_pages(tif: Any, n: int, label: str) -> tuple[np.ndarray, str]:
+    """A TIFF of many plain pages: those shaped like the first, read one by one into one stack."""
+    pages = tif.pages
+    pages.useframes = True  # light TiffFrame objects: linear in the number of pages
+    first = pages[0]
+    shape, axes = tuple(int(d) for d in first.shape), "I" + str(first.axes)
+    _check_tiff(SimpleNamespace(shape=(n,) + shape, axes=axes), [first], label)
+    stack = np.empty((n,) + shape, dtype=first.dtype)
+    kept = 0
+    for i in range(n):
+        page = pages[i]
+        if tuple(page.shape) == shape and page.dtype == first.dtype:
+            stack[kept] = page.asarray()
+            kept += 1
+    return stack[:kept], axes
+
+
 def _read_tiff(data: bytes, label: str) -> tuple[np.ndarray, str]:
     import tifffile
 
+    n = tiff_page_count(data, limits.MAX_FRAMES.value())
+    limits.MAX_FRAMES.check(n, label, f"the TIFF has {n} or more pages")
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
-        series = tif.series[0]
-        pages = [p for p in series.pages if p is not None][:4096] if hasattr(series, "pages") else []
-        _check_tiff(series, pages, label)
-        arr = series.asarray()
-        axes = series.axes
+        if n > SERIES_PAGES and not (tif.is_imagej or tif.is_ome):
+            arr, axes = _read_pages(tif, n, label)
+        else:
+            series = tif.series[0]
+            pages = [p for p in series.pages if p is not None][:SERIES_PAGES] if hasattr(series, "pages") else []
+            _check_tiff(series, pages, label)
+            arr = series.asarray()
+            axes = series.axes
     if "S" in axes and arr.shape[axes.index("S")] in (3, 4):
         arr = np.moveaxis(arr, axes.index("S"), -1)[..., :3]
         arr = arr.reshape((-1,) + arr.shape[-3:])

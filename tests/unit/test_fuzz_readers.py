@@ -97,8 +97,17 @@ def test_limits_are_configurable_and_the_refusal_says_how(shared_data: Path, mon
     with pytest.raises(InputError, match="MEDLENS_MAX_PIXELS"):
         load(ct)
     monkeypatch.delenv("MEDLENS_MAX_PIXELS")
-    assert limits.defaults() == {"MEDLENS_MAX_PIXELS": 10**8, "MEDLENS_MAX_VOXELS": 3 * 10**8,
+    assert limits.defaults() == {"MEDLENS_MAX_PIXELS": 10**8, "MEDLENS_MAX_VOXELS": 3 * 10**8, "MEDLENS_MAX_FRAMES": 20_000,
                                  "MEDLENS_MAX_ZIP_BYTES": 2**30, "MEDLENS_MAX_ZIP_ENTRIES": 10_000}
+
+
+def test_a_tiff_of_many_plain_pages_reads_in_linear_time(tmp_path: Path) -> None:
+    """tifffile's series detection grows ~quadratically with pages (20,000 pages: 2 minutes)."""
+    from core.imaging import load
+
+    start = time.perf_counter()
+    assert load(hostile.tiff_many_pages(20_000), name="pages.tif").shape == (20_000, 1, 1)
+    assert time.perf_counter() - start < 15
 
 
 def test_gunzip_counts_bytes_whatever_the_trailer_says(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,8 @@ HEADER_BOMBS = {
     "tiles.tif": (hostile.tiff_tiled_bomb, "MEDLENS_MAX_PIXELS"),
     "deflate.dcm": (hostile.dicom_deflate_bomb, "MEDLENS_MAX_PIXELS"),
     "bomb.nii.gz": (hostile.nifti_gz_bomb, "MEDLENS_MAX_VOXELS"),
-    "frames.dcm": (lambda: hostile.dicom_huge_geometry(512, 512, frames=10**9), "MEDLENS_MAX_VOXELS"),
+    "frames.dcm": (lambda: hostile.dicom_huge_geometry(512, 512, frames=10**9), "MEDLENS_MAX_FRAMES"),
+    "frames15k.dcm": (lambda: hostile.dicom_huge_geometry(512, 512, frames=15_000), "MEDLENS_MAX_VOXELS"),
 }
 
 
