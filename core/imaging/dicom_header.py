@@ -210,7 +210,8 @@ def read_deflated(data: bytes, label: str, stop_before_pixels: bool = False) -> 
         return read_dataset(fp, is_implicit_VR=False, is_little_endian=True, stop_when=_stop_at_pixels if stop else None)
 
     head = limits.inflate_raw(body, label, head=DEFLATE_HEAD)
-    pixel_tag = head.find(b"\xe0\x7f\x10\x00")
+    pixel_tag = head.find(b"\xe0\x7f\x10\x00")  # may also match inside a value: then the header reads oddly
+    header = None
     if pixel_tag > 0:
         try:
             header = parse(head[:pixel_tag], stop=True)
@@ -218,12 +219,14 @@ def read_deflated(data: bytes, label: str, stop_before_pixels: bool = False) -> 
             header = None
         if header is not None and "Rows" in header and "Columns" in header:
             geometry(header, label)
-    if stop_before_pixels and pixel_tag > 0:
-        inflated = head[:pixel_tag]
+        else:
+            header = None
+    if stop_before_pixels and header is not None:
+        dataset = header
     else:
         inflated = limits.inflate_raw(body, label)
-    dataset = parse(inflated, stop_before_pixels)
-    del inflated
+        dataset = parse(inflated, stop_before_pixels)
+        del inflated
     ds = FileDataset(label, dataset, preamble=data[:128] if start >= 132 else None, file_meta=meta,
                      is_implicit_VR=False, is_little_endian=True)
     ds.set_original_encoding(False, True, dataset._character_set)
