@@ -306,6 +306,17 @@ sys.path.insert(0, sys.argv[2])
 from core.errors import InputError
 import core.imaging as imaging
 assert "torch" not in sys.modules
+
+
+def peak_mb():
+    # VmHWM: this process's own peak RSS (ru_maxrss would carry the parent's over fork + exec)
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 print(json.dumps({"ready": True}), flush=True)
 for line in sys.stdin:
     case = json.loads(line)
@@ -323,7 +334,7 @@ for line in sys.stdin:
     except BaseException as exc:
         out.update(status="unexpected", type=type(exc).__name__, message=str(exc)[:300])
     out["seconds"] = round(time.perf_counter() - t, 3)
-    out["maxrss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    out["maxrss_mb"] = peak_mb()
     print(json.dumps(out), flush=True)
 """
 
