@@ -49,7 +49,7 @@ class Limit:
             return self.default
         try:
             number = int(float(raw.replace("_", "")))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise InputError(f"{self.env}={raw[:20]!r} is not a number; set it to e.g. {self.default:.0e}") from None
         if number <= 0:
             raise InputError(f"{self.env} must be positive; unset it for the default {self.default:.0e}")
@@ -105,8 +105,8 @@ class Budget:
         self.used += n
         self.left -= n
         if self.left < 0:
-            raise InputError(f"{self.label}: {what} expands to more than {self.limit:.3g} bytes "
-                             f"({MAX_ZIP_BYTES.env}={MAX_ZIP_BYTES.value():.3g}); raise {MAX_ZIP_BYTES.env} to load it")
+            raise InputError(f"{self.label}: {what} expands to more than {MAX_ZIP_BYTES.env}={self.limit:.3g} "
+                             f"bytes; raise {MAX_ZIP_BYTES.env} to load it")
 
 
 def _inflate(decompressor: "zlib._Decompress", data: bytes, budget: Budget, what: str) -> Iterator[bytes]:

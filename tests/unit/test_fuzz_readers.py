@@ -159,3 +159,55 @@ def test_a_1000_slice_ct_series_loads_under_3_gib(shared_data: Path, tmp_path: P
     assert outcome.status == "loaded", outcome
     assert outcome.extra["shape"] == [1000, 512, 512]
     assert outcome.seconds < 60
+
+
+def _ct_small_with(shared_data: Path, **changes: object) -> bytes:
+    """CT_small.dcm with elements replaced: keyword -> (VR, value), or None to delete."""
+    import pydicom
+    from pydicom.dataelem import DataElement
+    from pydicom.datadict import tag_for_keyword
+
+    ds = pydicom.dcmread(shared_data / "dicom" / "ct" / "CT_small.dcm")
+    for keyword, change in changes.items():
+        holder = ds.file_meta if keyword == "TransferSyntaxUID" else ds
+        tag = tag_for_keyword(keyword)
+        if change is None:
+            del holder[tag]
+        else:
+            vr, value = change  # type: ignore[misc]
+            holder[tag] = DataElement(tag, vr, value)
+    return hostile.dicom_bytes(ds)
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"PixelSpacing": ("DS", "0.5")}, None),  # len(DSfloat) used to raise TypeError
+    ({"ImageOrientationPatient": ("DS", ["1", "0", "0"])}, None),
+    ({"TransferSyntaxUID": ("UI", "")}, None),  # AttributeError on an empty syntax
+    ({"Rows": ("US", [128, 128])}, "Rows (0028,0010) holds several values"),  # int(MultiValue)
+    ({"NumberOfFrames": ("IS", "-5")}, "NumberOfFrames (0028,0008) is negative"),
+    ({"PhotometricInterpretation": ("CS", "PALETTE COLOR")}, "without its colour lookup table"),
+    ({"BitsAllocated": ("US", 0)}, "BitsAllocated (0028,0100) must be"),
+    ({"Columns": ("US", 65535), "Rows": ("US", 65535)}, "MEDLENS_MAX_PIXELS"),
+    ({"Rows": ("US", 4096)}, "pixel data is truncated"),  # declared larger than the data: no decoder guesses
+])
+def test_known_root_causes_load_or_are_refused_by_name(shared_data: Path, changes: dict, words: str | None) -> None:
+    from core.imaging import load
+
+    data = _ct_small_with(shared_data, **changes)
+    if words is None:
+        image = load(data, name="ct.dcm")
+        assert image.shape == (1, 128, 128)
+        return
+    with pytest.raises(InputError) as info:
+        load(data, name="ct.dcm")
+    message = str(info.value)
+    assert words in message and message.startswith("ct.dcm: ") and "\n" not in message and len(message) <= 300
+    assert "CompressedSamples" not in message and "1CT1" not in message
+
+
+def test_an_unparsable_element_is_shown_as_such_and_the_image_loads(shared_data: Path) -> None:
+    from core.imaging import load
+
+    data = (shared_data / "dicom" / "ct" / "CT_small.dcm").read_bytes()
+    image = load(data.replace(b"\x10\x00\x10\x00PN", b"\x10\x00\x10\x00Q7", 1), name="ct.dcm")  # "Unknown VR"
+    assert image.metadata["PatientName"] == "<unreadable value>"
