@@ -103,3 +103,19 @@ def test_sequence_upload_real_file_and_wrong_length(shared_data: Path) -> None:
     short = b"label," + b",".join(b"t%d" % i for i in range(40)) + b"\n1," + b",".join([b"0.5"] * 40) + b"\n"
     at.file_uploader(key="seq_file").set_value(("short.csv", short, "text/csv")).run()
     assert at.error and "sequence length" in at.error[0].value
+
+
+def test_stroke_form_spells_each_option_once() -> None:
+    """Issue 20 item 8: no two options of the form differ only by case ("yes"/"Yes")."""
+    at = _run(_stroke_app)
+    shown = [option for box in at.selectbox for option in box.options]
+    by_folded: dict[str, set[str]] = {}
+    for option in shown:
+        by_folded.setdefault(option.casefold(), set()).add(option)
+    assert all(len(spellings) == 1 for spellings in by_folded.values()), by_folded
+    assert "Yes" in shown and "No" in shown
+    # the one spelling still maps to the model's coding: "Yes" for hypertension is the code "1"
+    at.selectbox(key="stroke_hypertension").set_value("1")
+    at.selectbox(key="stroke_ever_married").set_value("Yes")
+    at.form_submit_button[0].click().run()
+    assert not at.exception and not at.error

@@ -17,6 +17,7 @@ import streamlit as st
 from core.prognosis import predict
 from core.prognosis import service
 from core.prognosis.examples import synthetic_beat
+from core.prognosis.levels import level_label
 from core.prognosis.tabular import Encoder, Field
 from core.ui.errors import user_errors
 
@@ -41,8 +42,8 @@ def _field_input(f: Field, key: str, stats: dict[str, Any] | None = None, defaul
     if f.kind == "categorical":
         levels = list(f.levels)
         index = levels.index(str(default)) if default is not None and str(default) in levels else 0
-        fmt = (lambda v: {"0": "no", "1": "yes"}[v]) if set(levels) == {"0", "1"} else str
-        return st.selectbox(label, levels, index=index, format_func=fmt, key=f"{key}_{f.name}")
+        return st.selectbox(label, levels, index=index, format_func=lambda v: level_label(v, levels),
+                            key=f"{key}_{f.name}")
     help_text = f"accepted {f.min:g}–{f.max:g}"
     if stats:
         help_text = f"cohort range {stats['min']:g}–{stats['max']:g}, median {stats['median']:g}; " + help_text
