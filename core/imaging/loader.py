@@ -93,20 +93,22 @@ def load(source: Any, name: str | None = None, series_uid: str | None = None) ->
     members = groups[series_uid]
     if members[0].kind == "dicom":
         generic = isinstance(source, (list, tuple)) and name is None  # "3 files": name it after the series
-        series_label = _series_name(members, label) if (len(groups) > 1 or generic) else label
-        image, more = ser.stack_dicom(members, series_label)
+        image, more = ser.stack_dicom(members, label)
         skipped += more
+        if len(groups) > 1 or generic:
+            image.name = _series_name(members, image.n_frames)  # counted after decoding: good slices only
     else:
         image = _load_file(members[0].entry)
     image.metadata["_skipped"] = [asdict(s) for s in skipped]
     return image
 
 
-def _series_name(members: list, label: str) -> str:
+def _series_name(members: list, n_slices: int) -> str:
+    """"CT series (3 slices)": the count is of the slices loaded, not of the files offered."""
     ds = members[0].ds
     desc = str(ds.get("SeriesDescription", "") or "").strip()
     modality = str(ds.get("Modality", "") or "")
-    return f"{desc or (modality + ' series').strip()} ({len(members)} files)"
+    return f"{desc or (modality + ' series').strip()} ({n_slices} slice{'s' if n_slices != 1 else ''})"
 
 
 def load_many(files: list[Any], series_uid: str | None = None) -> MedImage:

@@ -139,7 +139,8 @@ def test_working_image_from_the_upload_page_opens_here(data_dir):
     at.switch_page("pages/segmentation.py").run()
     assert not at.exception, at.exception
     assert any("volume.nii" in c.value for c in at.caption)
-    assert at.slider(key="seg.frame").max == 1  # a slice slider for the 2 frames
+    slider = at.slider(key="seg.slice")  # a slice slider for the 2 frames, numbered 1 and 2
+    assert (slider.min, slider.max) == (1, 2) and "of 2" in slider.label
     assert LabelingStore(data_dir / "labeling" / "labeling.sqlite").list_images(1)[0].name == "volume.nii"
 
 
@@ -206,10 +207,10 @@ def test_volume_copy_to_next_slice_and_run_on_all_slices(data_dir, monkeypatch):
 
     monkeypatch.setattr(service, "segment", fake_segment)
     at = _page()
-    assert at.slider(key="seg.frame").value == 0 and _pixels(at) == 100
+    assert at.slider(key="seg.slice").value == 1 and _pixels(at) == 100
     at.button(key="seg.copy_next").click().run()
     assert not at.exception, at.exception
-    assert at.slider(key="seg.frame").value == 1 and _pixels(at) == 100
+    assert at.slider(key="seg.slice").value == 2 and _pixels(at) == 100
     at.button(key="seg.run_all").click().run()
     assert not at.exception, at.exception
     assert len(calls) == 3 and _pixels(at) == 20

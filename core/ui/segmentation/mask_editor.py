@@ -28,6 +28,7 @@ from core.segmentation import service
 from core.segmentation.prompts import Click
 from core.segmentation.severity import lung_summary
 from core.ui.errors import user_errors
+from core.ui.viewer import slice_slider
 
 TOOLS = {
     "Brush": ("freedraw", "add"),
@@ -185,10 +186,10 @@ def _slices(ws: Workspace, label: str, model: str | None) -> int:
     frames = ws.masks.shape[0]
     if frames == 1:
         return 0
-    frame = st.slider("Slice", 0, frames - 1, key=K + "frame")
+    frame = slice_slider("Slice", frames, K + "frame", K + "slice")
     c1, c2 = st.columns(2)
     if c1.button("Copy mask to next slice", key=K + "copy_next", disabled=frame >= frames - 1):
-        ws.edit(label, frame + 1, ws.masks.get(label, frame).copy(), f"copy from slice {frame}")
+        ws.edit(label, frame + 1, ws.masks.get(label, frame).copy(), f"copy from slice {frame + 1}")
         st.session_state[K + "next_frame"] = frame + 1
         _rerun()
     if c2.button("Run model on all slices", key=K + "run_all", disabled=model is None,
@@ -219,7 +220,7 @@ def model_picker(ws: Workspace) -> str | None:
     if c_segment.button(f"Segment → {target}", type="primary", key=K + "segment", icon=":material/auto_fix_high:"):
         frame = int(st.session_state.get(K + "frame", 0))
         with user_errors():
-            with st.status(f"Running {model} on slice {frame}…", expanded=False) as status:
+            with st.status(f"Running {model} on slice {frame + 1}…", expanded=False) as status:
                 written = _segment_into(ws, model, [frame], label_now)
                 share = ws.masks.get(written, frame).mean() * 100
                 status.update(label=f"{model}: {written} covers {share:.1f} % of the image", state="complete")
