@@ -53,3 +53,30 @@ def test_quality_tab_says_when_not_measured(gan_page):
     assert not at.exception
     assert any("test fixture" in i.value for i in at.info)
     assert any("augmentation study has not been run" in i.value for i in at.info)
+
+
+def _job_view_app() -> None:
+    import streamlit as st
+
+    from core.ui.gan.panel import job_view
+
+    job_view(st.session_state["job_id"])
+
+
+def test_finished_training_names_the_model_not_a_server_path():
+    """Issue 20 item 6: the success message says the model's name and where to find it in the app."""
+    from core.synthesis import jobs
+    from tests.unit.test_synthesis_jobs import class_zip
+
+    data = jobs.read_class_zip(class_zip(junk=False), size=32)
+    job_id = jobs.create_job("audit-gan", data, size=32, minutes=1, steps=10)
+    folder = jobs.jobs_root() / job_id
+    model_dir = jobs.user_models_dir() / "audit-gan"
+    jobs._write_status(folder, {"state": "finished", "step": 10, "message": "done", "model_dir": str(model_dir)})
+    at = AppTest.from_function(_job_view_app, default_timeout=60)
+    at.session_state["job_id"] = job_id
+    at.run()
+    assert not at.exception, at.exception
+    text = " ".join(s.value for s in at.success) + " ".join(c.value for c in at.caption)
+    assert "audit-gan" in text and "Sample & download" in text, text
+    assert str(jobs.user_models_dir()) not in text and "/" not in " ".join(s.value for s in at.success), text

@@ -239,7 +239,8 @@ def job_view(job_id: str) -> None:
                 jobs.resume(job_id)
                 st.rerun(scope="app")
         if s.state == "finished":
-            st.success(f"Saved as model **{s.name}** ({s.model_dir}); it is now in the generator picker.")
+            st.success(f"Saved as model **{s.name}**. Pick it under **Generator** in the **Sample & download** "
+                       "tab (and in **Quality & benefit**); it is marked \"your model\" there.")
             if st.session_state.get(f"gan.reloaded.{job_id}") is None:
                 st.session_state[f"gan.reloaded.{job_id}"] = True
                 service.rescan()
