@@ -80,3 +80,18 @@ def test_finished_training_names_the_model_not_a_server_path():
     text = " ".join(s.value for s in at.success) + " ".join(c.value for c in at.caption)
     assert "audit-gan" in text and "Sample & download" in text, text
     assert str(jobs.user_models_dir()) not in text and "/" not in " ".join(s.value for s in at.success), text
+
+
+def test_downloads_say_they_hold_the_samples_shown(gan_page):
+    """Issue 20 item 7: the zip holds what the gallery shows, and the page says so."""
+    at = gan_page
+    at.selectbox(key="gan.model").set_value("tiny-cgan").run()
+    at.selectbox(key="gan.label").set_value("all")
+    at.number_input(key="gan.n").set_value(5)
+    at.number_input(key="gan.seed").set_value(3)
+    at.button(key="FormSubmitter:gan.sample_form-Generate").click().run()
+    assert not at.exception and not at.error
+    labels = {d.key: d.proto.label for d in at.get("download_button")}
+    assert "5 samples" in labels["gan.dl_zip"] and "5 samples" in labels["gan.dl_npz"], labels
+    assert any("5 samples" in c.value and "seed 3" in c.value and "replaces" in c.value for c in at.caption)
+    assert len(at.session_state["gan.samples"]) == 5

@@ -84,11 +84,25 @@ def run_sampling(request: dict[str, Any]) -> None:
     st.session_state[DISTANCES] = distances
 
 
+def _memorisation(model: str) -> dict[str, Any]:
+    return service.generator(model).card.metrics.get("memorisation", {})
+
+
+def describe_samples(samples: Samples) -> str:
+    """"6 samples from pneumonia-cgan (all classes, seed 3)": what the gallery and the downloads hold."""
+    classes = sorted(set(samples.names()))
+    which = classes[0] if len(classes) == 1 else "all classes"
+    trunc = "" if samples.truncation is None else f", truncation {samples.truncation:g}"
+    return f"{len(samples)} samples from {samples.model} ({which}, seed {samples.seed}{trunc})"
+
+
 def gallery(samples: Samples, distances: np.ndarray | None, columns: int = 6) -> None:
     """The samples in a grid, captioned with class and nearest-training distance."""
-    spec = service.generator(samples.model)
-    mem = spec.card.metrics.get("memorisation", {})
+    mem = _memorisation(samples.model)
     threshold = mem.get("near_copy_threshold")
+    st.caption(f"{describe_samples(samples)}. Generating again replaces them; the downloads below hold "
+               "exactly these images and captions.")
+    flags = export.near_copy_flags(distances, threshold) if distances is not None else None
     if distances is None:
         st.caption("Nearest-real distance unavailable: this generator's training images are not on this machine.")
     else:
@@ -102,7 +116,7 @@ def gallery(samples: Samples, distances: np.ndarray | None, columns: int = 6) ->
         for col, i in zip(cols, range(row, min(row + columns, len(samples)))):
             caption = samples.label_names[int(samples.labels[i])]
             if distances is not None:
-                near = threshold is not None and distances[i] < threshold
+                near = bool(flags[i])
                 n_flag += int(near)
                 caption += f" · {distances[i]:.3f}" + (" ⚠ near-copy" if near else "")
             col.image(upscale(samples.images[i]), caption=caption, width="stretch")
@@ -113,9 +127,12 @@ def gallery(samples: Samples, distances: np.ndarray | None, columns: int = 6) ->
 def downloads(samples: Samples, distances: np.ndarray | None) -> None:
     stem = f"{samples.model}_seed{samples.seed}_n{len(samples)}"
     c1, c2 = st.columns(2)
-    c1.download_button("Download zip (PNGs + labels.csv)", export.to_zip(samples, distances), f"{stem}.zip",
-                       "application/zip", icon=":material/download:", key="gan.dl_zip")
-    c2.download_button("Download npz (shared medmnist layout)", export.to_npz(samples), f"{stem}.npz",
+    n = f"{len(samples)} samples"
+    threshold = _memorisation(samples.model).get("near_copy_threshold")
+    c1.download_button(f"Download these {n}: zip (PNGs + labels.csv)", export.to_zip(samples, distances, threshold),
+                       f"{stem}.zip", "application/zip", icon=":material/download:", key="gan.dl_zip",
+                       help="every image shown above, with its class, nearest-real distance and near-copy flag")
+    c2.download_button(f"Download these {n}: npz (shared medmnist layout)", export.to_npz(samples), f"{stem}.npz",
                        "application/octet-stream", icon=":material/download:", key="gan.dl_npz",
                        help="train_images (N, H, W) uint8 and train_labels (N, 1) uint8, like ../shared/data/medmnist")
 
