@@ -32,6 +32,12 @@ def _frame(values: dict[str, Any] | pd.DataFrame) -> pd.DataFrame:
     return values if isinstance(values, pd.DataFrame) else pd.DataFrame([values])
 
 
+def check_form(name: str, values: dict[str, Any]) -> None:
+    """Raise ``InputError`` naming the first field of a one-patient form that the model refuses
+    (a page calls this on every change, so invalid input blocks the run before it starts)."""
+    _encoder(get_spec(name)).schema.validate(_frame(values), "form")
+
+
 # ---------------------------------------------------------------- survival
 
 def survival_patient(name: str, values: dict[str, Any]) -> dict[str, Any]:

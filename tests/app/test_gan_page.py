@@ -27,7 +27,7 @@ def test_page_samples_and_offers_downloads(gan_page):
     at.selectbox(key="gan.model").set_value("tiny-cgan").run()
     at.selectbox(key="gan.label").set_value("pneumonia")
     at.number_input(key="gan.n").set_value(6)
-    at.button(key="FormSubmitter:gan.sample_form-Generate").click().run()
+    at.button(key="gan.generate").click().run()
     assert not at.exception and not at.error
     samples = at.session_state["gan.samples"]
     assert len(samples) == 6 and set(samples.names()) == {"pneumonia"}
@@ -89,9 +89,23 @@ def test_downloads_say_they_hold_the_samples_shown(gan_page):
     at.selectbox(key="gan.label").set_value("all")
     at.number_input(key="gan.n").set_value(5)
     at.number_input(key="gan.seed").set_value(3)
-    at.button(key="FormSubmitter:gan.sample_form-Generate").click().run()
+    at.button(key="gan.generate").click().run()
     assert not at.exception and not at.error
     labels = {d.key: d.proto.label for d in at.get("download_button")}
     assert "5 samples" in labels["gan.dl_zip"] and "5 samples" in labels["gan.dl_npz"], labels
     assert any("5 samples" in c.value and "seed 3" in c.value and "replaces" in c.value for c in at.caption)
     assert len(at.session_state["gan.samples"]) == 5
+
+
+
+def test_gallery_hidden_when_the_request_changes(gan_page):
+    """Issue 20 item 2: samples of an earlier request are not shown beside a changed request."""
+    at = gan_page
+    at.selectbox(key="gan.model").set_value("tiny-cgan").run()
+    at.number_input(key="gan.n").set_value(4)
+    at.button(key="gan.generate").click().run()
+    assert {d.key for d in at.get("download_button")} >= {"gan.dl_zip"}
+    at.number_input(key="gan.seed").set_value(9).run()
+    assert not at.exception
+    assert "gan.dl_zip" not in {d.key for d in at.get("download_button")}
+    assert any("Inputs changed — run again" in w.value for w in at.warning)

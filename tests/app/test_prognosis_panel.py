@@ -34,6 +34,12 @@ def _run(function) -> AppTest:
     return at
 
 
+def _press(at: AppTest) -> AppTest:
+    """Press the panel's run button (Predict survival / Estimate risk)."""
+    button = next(b for b in at.button if b.key in ("surv_predict", "stroke_predict"))
+    return button.click().run()
+
+
 def _metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
@@ -41,7 +47,7 @@ def _metric(at: AppTest, label: str) -> str:
 def test_survival_form_predicts_curve_and_group() -> None:
     at = _run(_survival_app)
     at.number_input(key="surv_pnodes").set_value(20.0)
-    at.form_submit_button[0].click().run()
+    _press(at)
     assert not at.exception and not at.error
     assert _metric(at, "Risk group") == "high"
     assert "%" in _metric(at, "5-year survival")
@@ -65,12 +71,12 @@ def test_stroke_form_gives_risk_with_interval() -> None:
     at = _run(_stroke_app)
     at.number_input(key="stroke_age").set_value(80.0)
     at.selectbox(key="stroke_hypertension").set_value("1")
-    at.form_submit_button[0].click().run()
+    _press(at)
     assert not at.exception and not at.error
     high = float(_metric(at, "Stroke risk").rstrip("%"))
     at.number_input(key="stroke_age").set_value(20.0)
     at.selectbox(key="stroke_hypertension").set_value("0")
-    at.form_submit_button[0].click().run()
+    _press(at)
     low = float(_metric(at, "Stroke risk").rstrip("%"))
     assert high > 5 * low
     assert "–" in _metric(at, "95 % interval")
@@ -117,5 +123,36 @@ def test_stroke_form_spells_each_option_once() -> None:
     # the one spelling still maps to the model's coding: "Yes" for hypertension is the code "1"
     at.selectbox(key="stroke_hypertension").set_value("1")
     at.selectbox(key="stroke_ever_married").set_value("Yes")
-    at.form_submit_button[0].click().run()
+    _press(at)
     assert not at.exception and not at.error
+
+
+STALE = "Inputs changed — run again"
+
+
+def test_survival_result_hidden_when_inputs_change_and_invalid_input_blocks_the_run() -> None:
+    """Issue 20 item 2: the curve never stays beside inputs it does not belong to."""
+    at = _run(_survival_app)
+    _press(at)
+    assert any(c.key == "surv_curve" for c in at.get("plotly_chart"))
+    at.number_input(key="surv_pnodes").set_value(12.0).run()
+    assert not any(c.key == "surv_curve" for c in at.get("plotly_chart"))
+    assert any(STALE in w.value for w in at.warning)
+    at.number_input(key="surv_age").set_value(250.0).run()  # out of the accepted 18-100: flagged, run blocked
+    assert at.error and "'age'" in at.error[0].value
+    assert at.button(key="surv_predict").disabled
+    at.number_input(key="surv_age").set_value(50.0).run()
+    assert not at.error and not at.button(key="surv_predict").disabled
+    _press(at)
+    assert any(c.key == "surv_curve" for c in at.get("plotly_chart")) and not any(STALE in w.value for w in at.warning)
+
+
+def test_stroke_result_hidden_when_inputs_change() -> None:
+    at = _run(_stroke_app)
+    _press(at)
+    assert any(m.label == "Stroke risk" for m in at.metric)
+    at.number_input(key="stroke_age").set_value(81.0).run()
+    assert not any(m.label == "Stroke risk" for m in at.metric)
+    assert any(STALE in w.value for w in at.warning)
+    at.number_input(key="stroke_age").set_value(-3.0).run()
+    assert at.error and at.button(key="stroke_predict").disabled

@@ -126,7 +126,7 @@ def test_batch_mode_zips_results_with_a_report(shared_data: Path) -> None:
     at.radio(key="up.batch.fmt").set_value("nifti")
     at.button(key="up.batch.run").click().run()
     assert not at.exception, at.exception
-    archive, report = at.session_state["up.batch.result"]
+    archive, report = at.session_state["up.batch.result"]["result"]
     assert [r["status"] for r in report] == ["ok", "ok", "skipped"]
     assert any("2 of 3" in w.value for w in at.warning)
     import io
@@ -185,3 +185,19 @@ def test_mixed_zip_counts_good_slices_and_lists_each_bad_file_once(shared_data: 
     assert (slider.min, slider.max, slider.value) == (1, 3, 2) and "of 3" in slider.label
     slider.set_value(3).run()
     assert not at.exception and at.session_state["up.view.frame"] == 2  # slice 3 is index 2
+
+
+def test_batch_result_hidden_when_files_or_format_change(shared_data: Path) -> None:
+    """Issue 20 item 2: the batch report is not shown beside a changed format, file list or pipeline."""
+    at = _page()
+    at.selectbox(key="up.example").select("CT slice (HU)")
+    at.button(key="up.load_example").click().run()
+    path = shared_data / "dicom" / "mr" / "MR_small.dcm"
+    at.file_uploader(key="up.batch.files").set_value([(path.name, path.read_bytes(), "application/octet-stream")])
+    at.run()
+    at.button(key="up.batch.run").click().run()
+    assert any(b.key == "up.batch.download" for b in at.get("download_button"))
+    at.radio(key="up.batch.fmt").set_value("nifti").run()
+    assert not at.exception, at.exception
+    assert not any(b.key == "up.batch.download" for b in at.get("download_button"))
+    assert any("Inputs changed — run again" in w.value for w in at.warning)

@@ -22,12 +22,14 @@ from core.synthesis import augment as aug
 from core.synthesis import jobs, service
 from core.synthesis.generate import ALL, DEFAULT_GENERATOR, Samples
 from core.synthesis.study import effects
+from core.ui import freshness
 from core.ui.errors import user_errors
 from core.ui.state import get_working_image
 
 SAMPLES = "gan.samples"
 DISTANCES = "gan.distances"
 JOB = "gan.job"
+REQUEST = "gan.request"  # the fingerprint of the request the samples in SAMPLES answer
 MAX_PAGE_SAMPLES = 256
 
 
@@ -57,21 +59,32 @@ def pick_generator(key: str = "gan.model") -> str | None:
 
 # ----- sampling -------------------------------------------------------------------------------
 
-def sample_form(model: str) -> dict[str, Any] | None:
-    """Class, number, seed, truncation; returns the request when *Generate* is pressed."""
+def sample_form(model: str) -> tuple[dict[str, Any], bool]:
+    """Class, number, seed, truncation: ``(request, pressed)``, pressed when *Generate* was clicked.
+
+    Plain widgets, not a form: the page knows the request on screen at every rerun, so samples of
+    an earlier request are hidden ("inputs changed — run again") instead of shown beside it.
+    """
     spec = service.generator(model)
-    with st.form("gan.sample_form", border=False):
-        c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
-        label = c1.selectbox("Class", [ALL] + list(spec.labels), key="gan.label",
-                             format_func=lambda v: "all classes (in turn)" if v == ALL else v)
-        n = c2.number_input("Samples", 1, MAX_PAGE_SAMPLES, 16, key="gan.n")
-        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="gan.seed", help="same seed, same images")
-        trunc = c4.slider("Truncation (latent sd)", 0.5, 3.0, 3.0, 0.1, key="gan.trunc",
-                          help="3.0 = practically off; lower = more typical, less varied samples")
-        pressed = st.form_submit_button("Generate", type="primary", icon=":material/auto_awesome:")
-    if not pressed:
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
+    label = c1.selectbox("Class", [ALL] + list(spec.labels), key="gan.label",
+                         format_func=lambda v: "all classes (in turn)" if v == ALL else v)
+    n = c2.number_input("Samples", 1, MAX_PAGE_SAMPLES, 16, key="gan.n")
+    seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="gan.seed", help="same seed, same images")
+    trunc = c4.slider("Truncation (latent sd)", 0.5, 3.0, 3.0, 0.1, key="gan.trunc",
+                      help="3.0 = practically off; lower = more typical, less varied samples")
+    pressed = st.button("Generate", type="primary", icon=":material/auto_awesome:", key="gan.generate")
+    request = {"model": model, "label": label, "n": int(n), "seed": int(seed),
+               "truncation": None if trunc >= 3.0 else float(trunc)}
+    return request, pressed
+
+
+def current_samples(request: dict[str, Any]) -> Samples | None:
+    """The samples in session state if they were generated for ``request``; else None (with the
+    "inputs changed — run again" notice when there are samples of another request)."""
+    if st.session_state.get(SAMPLES) is None:
         return None
-    return {"model": model, "label": label, "n": int(n), "seed": int(seed), "truncation": None if trunc >= 3.0 else float(trunc)}
+    return st.session_state[SAMPLES] if freshness.fresh(REQUEST, request) else None
 
 
 def run_sampling(request: dict[str, Any]) -> None:
@@ -82,6 +95,7 @@ def run_sampling(request: dict[str, Any]) -> None:
         distances = service.nearest_real(samples)
     st.session_state[SAMPLES] = samples
     st.session_state[DISTANCES] = distances
+    freshness.keep(REQUEST, request, True)
 
 
 def _memorisation(model: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from core.prognosis import service
 from core.prognosis.examples import synthetic_beat
 from core.prognosis.levels import level_label
 from core.prognosis.tabular import Encoder, Field
+from core.ui import freshness
 from core.ui.errors import user_errors
 
 GROUP_COLOURS = ["#2ca02c", "#ff7f0e", "#d62728"]
@@ -50,8 +51,9 @@ def _field_input(f: Field, key: str, stats: dict[str, Any] | None = None, defaul
     if f.optional:
         help_text += "; leave empty if unknown"
     value = default if default is not None else (None if f.optional else f.min)
-    return st.number_input(label, min_value=float(f.min), max_value=float(f.max),
-                           value=None if value is None else float(value), step=float(f.step),
+    # no min/max on the widget: an out-of-range entry reaches the check (named in red, run blocked)
+    # instead of being silently dropped by the browser while an earlier result stays on screen
+    return st.number_input(label, value=None if value is None else float(value), step=float(f.step),
                            help=help_text, key=f"{key}_{f.name}")
 
 
@@ -63,6 +65,13 @@ def _form_columns(fields: tuple[Field, ...], key: str, stats: dict[str, Any], de
             values[f.name] = _field_input(f, key, stats.get(f.name) if f.kind == "numeric" else None,
                                           defaults.get(f.name))
     return values
+
+
+def _checked(name: str, values: dict[str, Any]) -> bool:
+    """Check the form as it stands; show what is wrong (one line) and return False to block the run."""
+    with user_errors() as outcome:
+        predict.check_form(name, values)
+    return not outcome.failed
 
 
 def _field_labels(spec: Any) -> dict[str, str]:
@@ -109,15 +118,17 @@ def render_survival() -> None:
         return
     encoder = Encoder.from_json(spec.preprocessing.encoder)
     stats = dict(spec.preprocessing.field_stats)
-    with st.form("survival_form"):
+    with st.container(border=True):
         values = _form_columns(encoder.schema.fields, "surv", stats, dict(spec.preprocessing.reference))
-        submitted = st.form_submit_button("Predict survival", type="primary")
-    if submitted:
-        st.session_state.pop(STATE + "survival", None)
+        valid = _checked(spec.name, values)
+        pressed = st.button("Predict survival", type="primary", key="surv_predict", disabled=not valid)
+    inputs = {"model": spec.name, **values}
+    if pressed:
+        freshness.forget(STATE + "survival")
         with user_errors():
             result = predict.survival_patient(spec.name, values)
-            st.session_state[STATE + "survival"] = {**result, "labels": _field_labels(spec)}
-    result = st.session_state.get(STATE + "survival")
+            freshness.keep(STATE + "survival", inputs, {**result, "labels": _field_labels(spec)})
+    result = freshness.fresh(STATE + "survival", inputs)
     if result:
         _show_survival(result)
     with st.expander("Cross-validated performance (DeepSurv vs Cox vs random survival forest)"):
@@ -196,14 +207,16 @@ def render_stroke() -> None:
     defaults = {"gender": "Female", "age": 60.0, "hypertension": "0", "heart_disease": "0", "ever_married": "Yes",
                 "work_type": "Private", "Residence_type": "Urban", "avg_glucose_level": 100.0, "bmi": 28.0,
                 "smoking_status": "never smoked"}
-    with st.form("stroke_form"):
+    with st.container(border=True):
         values = _form_columns(encoder.schema.fields, "stroke", {}, defaults)
-        submitted = st.form_submit_button("Estimate risk", type="primary")
-    if submitted:
-        st.session_state.pop(STATE + "stroke", None)
+        valid = _checked(spec.name, values)
+        pressed = st.button("Estimate risk", type="primary", key="stroke_predict", disabled=not valid)
+    inputs = {"model": spec.name, **values}
+    if pressed:
+        freshness.forget(STATE + "stroke")
         with user_errors():
-            st.session_state[STATE + "stroke"] = predict.stroke_patient(spec.name, values)
-    result = st.session_state.get(STATE + "stroke")
+            freshness.keep(STATE + "stroke", inputs, predict.stroke_patient(spec.name, values))
+    result = freshness.fresh(STATE + "stroke", inputs)
     if result:
         cols = st.columns(3)
         cols[0].metric("Stroke risk", f"{result['risk']:.1%}")
