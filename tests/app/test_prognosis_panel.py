@@ -156,3 +156,47 @@ def test_stroke_result_hidden_when_inputs_change() -> None:
     assert any(STALE in w.value for w in at.warning)
     at.number_input(key="stroke_age").set_value(-3.0).run()
     assert at.error and at.button(key="stroke_predict").disabled
+
+
+REAL_ECG = "Real ECG recording (12-lead DICOM example shipped with pydicom)"
+
+
+def _beats_table(at: AppTest):
+    return next(df.value for df in at.dataframe if "R peak (s)" in df.value.columns)
+
+
+def test_sequence_real_dicom_example_is_segmented_into_beats() -> None:
+    """Issue 20 item 3: a real example from a package, shown as a waveform, classified beat by beat."""
+    at = _run(_sequence_app)
+    at.radio(key="seq_source").set_value(REAL_ECG).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("one segmented beat" in i.value for i in at.info)
+    assert any(c.key == "seq_waveform" for c in at.get("plotly_chart"))
+    table = _beats_table(at)
+    assert len(table) == 8 and set(table["prediction"]) <= {"myocardial infarction", "normal"}
+    assert _metric(at, "Prediction") in ("myocardial infarction", "normal")
+    at.selectbox(key="seq_lead").set_value("Lead V5").run()
+    assert not at.exception and len(_beats_table(at)) == 8
+
+
+def test_sequence_uploader_takes_a_dicom_ecg() -> None:
+    from core.prognosis.waveform import example_path
+
+    at = _run(_sequence_app)
+    assert ".dcm" in at.file_uploader(key="seq_file").proto.type
+    at.file_uploader(key="seq_file").set_value(("ecg.dcm", example_path().read_bytes(), "application/dicom")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(_beats_table(at)) == 8
+
+
+def test_sequence_evaluation_is_a_table_with_n_split_and_training_warning(shared_data: Path) -> None:
+    """Issue 20 item 3: metrics as a table (not raw JSON), with n and split; the training file is named as such."""
+    at = _run(_sequence_app)
+    data = (shared_data / "clinical" / "ecg200" / "ECG200_TRAIN.ts").read_bytes()
+    at.file_uploader(key="seq_file").set_value(("ECG200_TRAIN.ts", data, "text/plain")).run()
+    at.button(key="seq_eval").click().run()
+    assert not at.exception and not at.error
+    assert not at.json
+    table = next(df.value for df in at.dataframe if "accuracy" in df.value.columns)
+    assert int(table["n"].iloc[0]) == 100 and "training data" in table["split"].iloc[0]
+    assert any("model's own training data" in w.value for w in at.warning)
