@@ -143,7 +143,7 @@ def sequence_predict(name: str, series: np.ndarray) -> dict[str, Any]:
 def sequence_batch(name: str, beats: np.ndarray) -> list[dict[str, Any]]:
     """Label and class probabilities of each beat ``(k, length)`` (one forward pass)."""
     spec = get_spec(name)
-    x = check_length(beats, int(spec.preprocessing["length"]), name)
+    x = check_length(beats, int(spec.preprocessing.length), name)
     proba = predict_proba(get_model(name, CPU), x)
     return [{"label": spec.labels[int(p.argmax())], "probs": dict(zip(spec.labels, p.astype(float).tolist()))}
             for p in proba]
@@ -181,7 +181,7 @@ def sequence_report(name: str, data: bytes, filename: str = "") -> dict[str, Any
     x, labels = load_sequences(name, data, filename)
     if labels is None:
         raise InputError("field 'label' is missing: the file has no class labels to evaluate against")
-    y = encode_labels(labels, list(spec.preprocessing["label_codes"]))
+    y = encode_labels(labels, list(spec.preprocessing.label_codes))
     result: dict[str, Any] = scores(y, predict_proba(get_model(name, CPU), x))
     overlap = training_overlap(name, x)
     trained_on = spec.card.data.get("file", "its training file")
