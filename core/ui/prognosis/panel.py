@@ -369,9 +369,14 @@ def _waveform_beats(spec: Any, data: bytes, name: str) -> np.ndarray | None:
     t = np.arange(len(signal)) / ecg.fs
     fig = go.Figure(go.Scatter(x=t, y=signal, mode="lines", line=dict(color="#444", width=1), name=lead))
     if not outcome.failed:
-        fig.add_trace(go.Scatter(x=peaks / ecg.fs, y=signal[peaks], mode="markers", name="R peaks",
+        edge = np.setdiff1d(waveform.r_peaks(signal, ecg.fs), peaks)  # no full interval on one side
+        fig.add_trace(go.Scatter(x=edge / ecg.fs, y=signal[edge], mode="markers", name="R peak, beat incomplete",
+                                 marker=dict(color="#888", size=8, symbol="triangle-down")))
+        fig.add_trace(go.Scatter(x=peaks / ecg.fs, y=signal[peaks], mode="markers+text", name="R peaks",
+                                 text=[str(i) for i in range(1, len(peaks) + 1)], textposition="top center",
                                  marker=dict(color="#d62728", size=8, symbol="triangle-down")))
-    fig.update_layout(title=f"{lead} ({ecg.describe()})", xaxis_title="time (s)",
+    fig.update_layout(title=f"{lead} ({ecg.describe()}): numbered R peaks are the beats classified below",
+                      xaxis_title="time (s)",
                       yaxis_title=f"amplitude ({ecg.units})" if ecg.units else "amplitude", height=300,
                       margin=dict(l=10, r=10, t=50, b=40), showlegend=False)
     st.plotly_chart(fig, width="stretch", key="seq_waveform")
