@@ -27,6 +27,7 @@ from core.masks.strokes import CanvasScale, apply_shapes, boxes, click_points, o
 from core.segmentation import service
 from core.segmentation.prompts import Click
 from core.segmentation.severity import lung_summary
+from core.ui import freshness
 from core.ui.errors import user_errors
 from core.ui.viewer import slice_slider
 
@@ -82,6 +83,9 @@ def _segment_into(ws: Workspace, model: str, frames: list[int], fallback_label: 
             bar.progress(done / total, text=f"Segmenting slices… {done}/{total}")
 
     label, added = service.segment_into(ws, model, frames, fallback_label, progress)
+    made_by = st.session_state.setdefault(PROB_FROM, {})
+    for frame in frames:  # segment_into keeps the model's maps: the click prompts may reuse them
+        made_by[(label, frame)] = freshness.fingerprint([model, (label, frame)])
     if added:
         st.session_state.pop(K + "visible", None)  # show the new label too
     if bar is not None:
@@ -89,11 +93,18 @@ def _segment_into(ws: Workspace, model: str, frames: list[int], fallback_label: 
     return label
 
 
+PROB_FROM = K + "prob_from"  # (label, frame) -> the fingerprint of the model its probability map came from
+
+
 def _probability(ws: Workspace, label: str, frame: int, model: str) -> np.ndarray:
-    """The model's probability map for this frame (computed once per label and frame)."""
+    """The model's probability map for this frame (computed once per label, frame and model: a map
+    of another model, or of an unknown one, is recomputed rather than reused for the prompts)."""
     key = (label, frame)
-    if key not in ws.probs:
+    made_by = st.session_state.setdefault(PROB_FROM, {})
+    inputs = freshness.fingerprint([model, key])
+    if key not in ws.probs or made_by.get(key) != inputs:
         ws.probs[key] = service.probability(model, ws.image.frame(frame))
+        made_by[key] = inputs
     return ws.probs[key]
 
 
