@@ -15,6 +15,7 @@ import pandas as pd
 
 from core.cache import get_model
 from core.errors import InputError
+from core.paths import shared_data_dir
 from core.prognosis import risk as risk_mod
 from core.prognosis import survival as surv_mod
 from core.prognosis.datasets import STROKE_TARGET, read_sequences, read_table
@@ -158,8 +159,6 @@ def _row_keys(x: np.ndarray) -> list[bytes]:
 def _training_keys(name: str) -> frozenset[bytes] | None:
     """The keys of the model's training series (its card's ``data.file`` in the shared data), or
     None when that file is not on this machine."""
-    from core.paths import shared_data_dir
-
     file = get_spec(name).card.data.get("file")
     path = shared_data_dir() / file if file else None
     if path is None or not path.is_file():

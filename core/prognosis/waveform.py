@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pydicom
+from pydicom.data import get_testdata_file
+from pydicom.errors import InvalidDicomError
+from scipy.signal import butter, find_peaks, sosfiltfilt
 
 from core.errors import InputError
 
@@ -48,8 +52,6 @@ class Waveform:
 
 def example_path() -> Path:
     """pydicom's bundled 12-lead ECG (``InputError`` when this pydicom does not ship it)."""
-    from pydicom.data import get_testdata_file
-
     try:
         path = get_testdata_file(EXAMPLE_FILE, download=False)
     except (TypeError, ValueError, OSError):
@@ -73,9 +75,6 @@ def _channel_name(channel: object, index: int) -> str:
 
 def read_waveform(data: bytes, name: str = "file") -> Waveform:
     """The first waveform group of a DICOM file; ``InputError`` for anything else."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
     try:
         ds = pydicom.dcmread(io.BytesIO(data))
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError):
@@ -100,8 +99,6 @@ def read_waveform(data: bytes, name: str = "file") -> Waveform:
 
 def _band_pass(signal: np.ndarray, fs: float) -> np.ndarray:
     """5-15 Hz band (where QRS energy is), zero phase: removes baseline wander and T waves."""
-    from scipy.signal import butter, sosfiltfilt
-
     high = min(15.0, 0.45 * fs)
     sos = butter(2, [5.0, high], btype="bandpass", fs=fs, output="sos")
     return sosfiltfilt(sos, signal)
@@ -111,8 +108,6 @@ def r_peaks(signal: np.ndarray, fs: float) -> np.ndarray:
     """Sample indices of the R peaks: peaks of the band-passed |signal| at least 0.3 s apart
     (200 beats/min at most) and above a third of the strong peaks' height, then moved to the
     largest raw deflection within 50 ms."""
-    from scipy.signal import find_peaks
-
     signal = np.asarray(signal, dtype=np.float64)
     energy = np.abs(_band_pass(signal, fs))
     height = np.percentile(energy, 99) / 3
