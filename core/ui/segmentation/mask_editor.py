@@ -98,11 +98,11 @@ PROB_FROM = K + "prob_from"  # (label, frame) -> the fingerprint of the model it
 
 def _probability(ws: Workspace, label: str, frame: int, model: str) -> np.ndarray:
     """The model's probability map for this frame (computed once per label, frame and model: a map
-    of another model, or of an unknown one, is recomputed rather than reused for the prompts)."""
+    that another model made is recomputed rather than reused for the prompts)."""
     key = (label, frame)
     made_by = st.session_state.setdefault(PROB_FROM, {})
     inputs = freshness.fingerprint([model, key])
-    if key not in ws.probs or made_by.get(key) != inputs:
+    if key not in ws.probs or made_by.get(key, inputs) != inputs:
         ws.probs[key] = service.probability(model, ws.image.frame(frame))
         made_by[key] = inputs
     return ws.probs[key]
