@@ -17,14 +17,14 @@ tab_sample, tab_train, tab_quality = st.tabs(["Sample & download", "Train on you
 with tab_sample:
     model = gp.pick_generator()
     if model is not None:
-        request = gp.sample_form(model)
-        if request is not None:
+        request, pressed = gp.sample_form(model)
+        if pressed:
             with user_errors():
                 gp.run_sampling(request)
-        samples = st.session_state.get(gp.SAMPLES)
         left, right = st.columns([3, 2], gap="large")
         with left:
             st.subheader("GAN samples")
+            samples = gp.current_samples(request)
             if samples is None:
                 st.caption("Pick a class, number, seed and truncation, then press **Generate**.")
             else:

@@ -37,7 +37,7 @@ if st.session_state.get("up.view_for") != image_id:
 st.markdown(image_summary(image))
 skipped = image.metadata.get("_skipped") or []
 if skipped:
-    with st.expander(f"{len(skipped)} file(s) skipped while loading"):
+    with st.expander(f"{len(skipped)} file(s) skipped"):
         st.dataframe(skipped, hide_index=True, width="stretch")
 
 tab_view, tab_meta, tab_export, tab_batch = st.tabs(["Viewer & pipeline", "Metadata", "Export", "Batch"])
@@ -74,7 +74,7 @@ with tab_export:
         return export(processed.with_pixels(processed.pixels, window=view_window), fmt,
                       frame=min(frame, processed.n_frames - 1), deidentify=deidentify)[0]
 
-    st.caption(f"The processed image ({len(snapshot)} step(s)); PNG is frame {frame} with the current window.")
+    st.caption(f"The processed image ({len(snapshot)} step(s)); PNG is frame {frame + 1} of {image.n_frames} with the current window.")
     c = st.columns(3)
     c[0].download_button("PNG", data=lambda: _export("png"), file_name=f"{stem}_processed.png", mime="image/png",
                          key="up.dl_png", on_click="ignore", icon=":material/image:")

@@ -3,7 +3,7 @@
 Zip / folder layout::
 
     images/00000_normal.png ...   8-bit grayscale PNG, one per sample
-    labels.csv                    file,label,label_name,model,seed,truncation[,nearest_real_distance]
+    labels.csv                    file,label,label_name,model,seed,truncation[,nearest_real_distance[,near_copy]]
 
 The npz holds ``train_images`` ``(N, H, W)`` uint8 and ``train_labels`` ``(N, 1)`` uint8 in the
 data set's label coding, the layout of ``../shared/data/medmnist/*.npz``, so it drops into code
@@ -43,29 +43,45 @@ def png_bytes(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def labels_csv(samples: Samples, distances: np.ndarray | None = None) -> str:
+def near_copy_flags(distances: np.ndarray, threshold: float | None) -> np.ndarray:
+    """True where a sample is closer to a training image than the card's near-copy threshold
+    (the gallery's "near-copy" mark and the zip's ``near_copy`` column come from here)."""
+    distances = np.asarray(distances, dtype=float)
+    if threshold is None:
+        return np.zeros(distances.shape, dtype=bool)
+    return distances < float(threshold)
+
+
+def labels_csv(samples: Samples, distances: np.ndarray | None = None, threshold: float | None = None) -> str:
+    """One row per sample: file, label, model, seed, truncation [, distance [, near_copy]]."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     header = ["file", "label", "label_name", "model", "seed", "truncation"]
+    flags = None
     if distances is not None:
         header.append("nearest_real_distance")
+        if threshold is not None:
+            header.append("near_copy")
+            flags = near_copy_flags(distances, threshold)
     writer.writerow(header)
     for i, (name, value) in enumerate(zip(file_names(samples), samples.labels)):
         row = [name, int(value), samples.label_names[int(value)], samples.model, samples.seed,
                "" if samples.truncation is None else samples.truncation]
         if distances is not None:
             row.append(f"{float(distances[i]):.5f}")
+        if flags is not None:
+            row.append("yes" if flags[i] else "no")
         writer.writerow(row)
     return out.getvalue()
 
 
-def to_zip(samples: Samples, distances: np.ndarray | None = None) -> bytes:
-    """The samples as a zip (PNGs + labels.csv), in memory."""
+def to_zip(samples: Samples, distances: np.ndarray | None = None, threshold: float | None = None) -> bytes:
+    """The samples as a zip (PNGs + labels.csv), in memory: every image and caption the gallery shows."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, image in zip(file_names(samples), samples.images):
             archive.writestr(name, png_bytes(image))
-        archive.writestr("labels.csv", labels_csv(samples, distances))
+        archive.writestr("labels.csv", labels_csv(samples, distances, threshold))
     return buffer.getvalue()
 
 

@@ -108,22 +108,22 @@ def load(source: Any, name: str | None = None, series_uid: str | None = None) ->
     members = groups[series_uid]
     if members[0].kind == "dicom":
         generic = isinstance(source, (list, tuple)) and name is None  # "3 files": name it after the series
-        series_label = _series_name(members, label) if (len(groups) > 1 or generic) else label
         image, more = ser.stack_dicom(members, label)  # refusals name the input, not the series description
-        if image.name == label:  # a stacked series (a single file keeps its own name)
-            image.name = series_label
         skipped += more
+        if (len(groups) > 1 or generic) and image.name == label:  # a single file keeps its own name
+            image.name = _series_name(members, image.n_frames)  # counted after decoding: good slices only
     else:
         image = _load_file(members[0].entry)
     image.metadata["_skipped"] = [asdict(s) for s in skipped]
     return image
 
 
-def _series_name(members: list, label: str) -> str:
+def _series_name(members: list, n_slices: int) -> str:
+    """"CT series (3 slices)": the count is of the slices loaded, not of the files offered."""
     ds = members[0].ds
     desc = ser.text(ds, "SeriesDescription")[:80]
     modality = ser.text(ds, "Modality")[:16]
-    return f"{desc or (modality + ' series').strip()} ({len(members)} files)"
+    return f"{desc or (modality + ' series').strip()} ({n_slices} slice{'s' if n_slices != 1 else ''})"
 
 
 def load_many(files: list[Any], series_uid: str | None = None) -> MedImage:

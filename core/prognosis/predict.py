@@ -6,6 +6,7 @@ bad input raises ``InputError`` naming the field.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,11 @@ import pandas as pd
 
 from core.cache import get_model
 from core.errors import InputError
+from core.paths import shared_data_dir
 from core.prognosis import risk as risk_mod
 from core.prognosis import survival as surv_mod
 from core.prognosis.datasets import STROKE_TARGET, read_sequences, read_table
-from core.prognosis.sequence import check_length, encode_labels, predict_proba, saliency, scores
+from core.prognosis.sequence import check_length, encode_labels, predict_proba, saliency, scores, znormalise
 from core.prognosis.tabular import Encoder
 from core.registry import ModelSpec, get_spec
 
@@ -30,6 +32,12 @@ def _encoder(spec: ModelSpec) -> Encoder:
 
 def _frame(values: dict[str, Any] | pd.DataFrame) -> pd.DataFrame:
     return values if isinstance(values, pd.DataFrame) else pd.DataFrame([values])
+
+
+def check_form(name: str, values: dict[str, Any]) -> None:
+    """Raise ``InputError`` naming the first field of a one-patient form that the model refuses
+    (a page calls this on every change, so invalid input blocks the run before it starts)."""
+    _encoder(get_spec(name)).schema.validate(_frame(values), "form")
 
 
 # ---------------------------------------------------------------- survival
@@ -131,6 +139,60 @@ def sequence_predict(name: str, series: np.ndarray) -> dict[str, Any]:
     sal, cls = saliency(model, x)
     return {"probs": dict(zip(spec.labels, proba.astype(float).tolist())), "label": spec.labels[cls],
             "saliency": sal, "series": x}
+
+
+def sequence_batch(name: str, beats: np.ndarray) -> list[dict[str, Any]]:
+    """Label and class probabilities of each beat ``(k, length)`` (one forward pass)."""
+    spec = get_spec(name)
+    x = check_length(beats, int(spec.preprocessing.length), name)
+    proba = predict_proba(get_model(name, CPU), x)
+    return [{"label": spec.labels[int(p.argmax())], "probs": dict(zip(spec.labels, p.astype(float).tolist()))}
+            for p in proba]
+
+
+def _row_keys(x: np.ndarray) -> list[bytes]:
+    """One key per series as the model sees it (z-normalised, 3 decimals): a rescaled copy matches."""
+    return [row.tobytes() for row in np.round(znormalise(np.asarray(x, np.float32)), 3).astype(np.float32)]
+
+
+@lru_cache(maxsize=8)
+def _training_keys(name: str) -> frozenset[bytes] | None:
+    """The keys of the model's training series (its card's ``data.file`` in the shared data), or
+    None when that file is not on this machine."""
+    file = get_spec(name).card.data.get("file")
+    path = shared_data_dir() / file if file else None
+    if path is None or not path.is_file():
+        return None
+    x, _ = read_sequences(path)
+    return frozenset(_row_keys(x))
+
+
+def training_overlap(name: str, x: np.ndarray) -> int | None:
+    """How many of the series ``x`` are in the model's own training data (None: unknown here)."""
+    keys = _training_keys(name)
+    return None if keys is None else sum(k in keys for k in _row_keys(x))
+
+
+def sequence_report(name: str, data: bytes, filename: str = "") -> dict[str, Any]:
+    """``evaluate_sequence`` for the page: accuracy, macro-F1, n, which data and split it is, and
+    how many series are the model's own training data (figures on those are not a test)."""
+    spec = get_spec(name)
+    x, labels = load_sequences(name, data, filename)
+    if labels is None:
+        raise InputError("field 'label' is missing: the file has no class labels to evaluate against")
+    y = encode_labels(labels, list(spec.preprocessing.label_codes))
+    result: dict[str, Any] = scores(y, predict_proba(get_model(name, CPU), x))
+    overlap = training_overlap(name, x)
+    trained_on = spec.card.data.get("file", "its training file")
+    if overlap is None:
+        split = f"unknown: the model's training file ({trained_on}) is not on this machine to compare"
+    elif overlap == len(x):
+        split = f"the model's own training data ({trained_on}): not a test of the model"
+    elif overlap:
+        split = f"mixed: {overlap} of {len(x)} series are the model's training data ({trained_on})"
+    else:
+        split = f"not the model's training data (none of the {len(x)} series is in {trained_on})"
+    return {**result, "data": filename or "upload", "split": split, "in_training_data": overlap}
 
 
 def evaluate_sequence(name: str, data: str | Path | bytes) -> dict[str, Any]:

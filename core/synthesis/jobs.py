@@ -22,6 +22,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -284,6 +285,15 @@ def start(job_id: str, resume: bool = False) -> None:
                                    cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     _PROCESSES[job_id] = process
     _write_status(folder, {"pid": process.pid})
+    # reap the worker when it exits, whether or not a page is still polling: no zombie under the server
+    threading.Thread(target=_reap, args=(job_id, process), name=f"reap-{job_id}", daemon=True).start()
+
+
+def _reap(job_id: str, process: subprocess.Popen) -> None:
+    """Wait for the worker to exit (which reaps it) and forget it."""
+    process.wait()
+    if _PROCESSES.get(job_id) is process:
+        _PROCESSES.pop(job_id, None)
 
 
 def cancel(job_id: str) -> None:

@@ -3,6 +3,8 @@ modality units, a plotly histogram marking the window, and display helpers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -131,6 +133,24 @@ def frame_controls(image: MedImage, prefix: str) -> int:
     if st.session_state.get(f"{prefix}.play"):
         st.session_state[key] = (st.session_state[key] + 1) % n
     label = "Frame" if image.kind == "dicom" and len(image.datasets) <= 1 else "Slice"
-    st.slider(f"{label} (of {n})", 0, n - 1, key=key)
+    frame = slice_slider(label, n, key, f"{prefix}.slice")
     st.toggle("Play (cine)", key=f"{prefix}.play", help="step through the frames, about 4 per second")
-    return int(st.session_state[key])
+    return frame
+
+
+def _number_to_index(index_key: str, number_key: str) -> None:
+    st.session_state[index_key] = int(st.session_state[number_key]) - 1
+
+
+def slice_slider(label: str, n: int, index_key: str, number_key: str, container: Any = None) -> int:
+    """A slider numbered 1..n as viewers number slices ("Slice 1 of 20"); returns the 0-based index.
+
+    The 0-based index the code uses stays in ``st.session_state[index_key]``; the widget (key
+    ``number_key``) shows it plus one and writes it back when the user moves it.
+    """
+    index = int(np.clip(st.session_state.get(index_key, 0), 0, n - 1))
+    st.session_state[index_key] = index
+    st.session_state[number_key] = index + 1
+    (container or st).slider(f"{label} (of {n})", 1, n, key=number_key, on_change=_number_to_index,
+                             args=(index_key, number_key), help=f"{label.lower()}s are numbered 1 to {n}")
+    return index

@@ -65,3 +65,20 @@ def test_colour_photo_gets_ood_warning() -> None:
     at.run()
     assert not at.exception, at.exception
     assert any("Out-of-distribution" in e.value for e in at.error)
+
+
+def test_batch_result_hidden_when_its_inputs_change() -> None:
+    """Issue 20 item 2: a batch table is not shown beside files or options it was not scored with."""
+    from core.examples import list_examples
+
+    examples = list_examples("classification")[:2]
+    at = _app().run()
+    at.selectbox(key="cls.model").set_value("pneumonia-cxr").run()
+    at.file_uploader(key="cls.batch_files").set_value(
+        [(e.file, e.path.read_bytes(), "application/octet-stream") for e in examples]).run()
+    at.button(key="cls.score").click().run()
+    assert not at.exception, at.exception
+    assert any(b.key == "cls.download" for b in at.get("download_button"))
+    at.checkbox(key="cls.batch_tta").check().run()
+    assert not any(b.key == "cls.download" for b in at.get("download_button"))
+    assert any("Inputs changed — run again" in w.value for w in at.warning)

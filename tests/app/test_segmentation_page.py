@@ -139,7 +139,8 @@ def test_working_image_from_the_upload_page_opens_here(data_dir):
     at.switch_page("pages/segmentation.py").run()
     assert not at.exception, at.exception
     assert any("volume.nii" in c.value for c in at.caption)
-    assert at.slider(key="seg.frame").max == 1  # a slice slider for the 2 frames
+    slider = at.slider(key="seg.slice")  # a slice slider for the 2 frames, numbered 1 and 2
+    assert (slider.min, slider.max) == (1, 2) and "of 2" in slider.label
     assert LabelingStore(data_dir / "labeling" / "labeling.sqlite").list_images(1)[0].name == "volume.nii"
 
 
@@ -206,10 +207,10 @@ def test_volume_copy_to_next_slice_and_run_on_all_slices(data_dir, monkeypatch):
 
     monkeypatch.setattr(service, "segment", fake_segment)
     at = _page()
-    assert at.slider(key="seg.frame").value == 0 and _pixels(at) == 100
+    assert at.slider(key="seg.slice").value == 1 and _pixels(at) == 100
     at.button(key="seg.copy_next").click().run()
     assert not at.exception, at.exception
-    assert at.slider(key="seg.frame").value == 1 and _pixels(at) == 100
+    assert at.slider(key="seg.slice").value == 2 and _pixels(at) == 100
     at.button(key="seg.run_all").click().run()
     assert not at.exception, at.exception
     assert len(calls) == 3 and _pixels(at) == 20
@@ -235,3 +236,39 @@ def test_create_and_switch_labeling_sessions(data_dir):
     picker.select(1).run()  # the seeded session's id
     assert not at.exception, at.exception
     assert _pixels(at) == 900
+
+
+def _probability_app() -> None:
+    import streamlit as st
+
+    from core.ui.segmentation import mask_editor
+
+    ws = st.session_state["fake_ws"]
+    st.session_state["prob"] = mask_editor._probability(ws, "lung", 0, st.session_state["model_now"])
+
+
+def test_click_prompts_use_the_probabilities_of_the_model_picked_now(monkeypatch):
+    """Issue 20 item 2: a probability map cached for one model is not reused after the model changes."""
+    from types import SimpleNamespace
+
+    import core.segmentation.service as seg_service
+
+    calls = []
+
+    def fake_probability(model, image):
+        calls.append(model)
+        return np.full((4, 4), 0.9 if model == "model-a" else 0.1, np.float32)
+
+    monkeypatch.setattr(seg_service, "probability", fake_probability)
+    ws = SimpleNamespace(probs={}, image=SimpleNamespace(frame=lambda f: np.zeros((4, 4), np.float32)))
+    at = AppTest.from_function(_probability_app, default_timeout=60)
+    at.session_state["fake_ws"] = ws
+    at.session_state["model_now"] = "model-a"
+    at.run()
+    at.run()  # same model: the cached map
+    assert not at.exception, at.exception
+    assert calls == ["model-a"]
+    at.session_state["model_now"] = "model-b"
+    at.run()
+    assert not at.exception, at.exception
+    assert calls == ["model-a", "model-b"] and float(at.session_state["prob"].max()) == np.float32(0.1)

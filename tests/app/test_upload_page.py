@@ -71,7 +71,7 @@ def test_series_upload_in_any_order_and_mixed_series_pick(shared_data: Path) -> 
     assert not at.exception
     image = at.session_state["up.image"]
     assert image.shape == (3, 512, 512)
-    assert at.slider(key="up.view.frame").value == 1
+    assert at.slider(key="up.view.slice").value == 2  # the middle slice, numbered from 1
 
 
 @pytest.mark.parametrize("name, data, words", [
@@ -126,7 +126,7 @@ def test_batch_mode_zips_results_with_a_report(shared_data: Path) -> None:
     at.radio(key="up.batch.fmt").set_value("nifti")
     at.button(key="up.batch.run").click().run()
     assert not at.exception, at.exception
-    archive, report = at.session_state["up.batch.result"]
+    archive, report = at.session_state["up.batch.result"]["result"]
     assert [r["status"] for r in report] == ["ok", "ok", "skipped"]
     assert any("2 of 3" in w.value for w in at.warning)
     import io
@@ -155,3 +155,49 @@ def test_batch_dicom_export_offers_deidentify(shared_data: Path) -> None:
     at.button(key="up.load_example").click().run()
     at.radio(key="up.batch.fmt").set_value("dicom").run()
     assert at.checkbox(key="up.batch.deid").value is True
+
+
+def _mixed_zip(shared_data: Path) -> bytes:
+    """3 good CT slices, a text file and a truncated slice of another scan, zipped."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted((shared_data / "dicom" / "series" / "ct_chest_3slice_dcmqi").glob("*.dcm")):
+            archive.writestr(path.name, path.read_bytes())
+        archive.writestr("notes.txt", b"these are notes, not an image\n")
+        archive.write(shared_data / "dicom" / "malformed" / "truncated_60pct_ct_slice.dcm", "truncated.dcm")
+    return buffer.getvalue()
+
+
+def test_mixed_zip_counts_good_slices_and_lists_each_bad_file_once(shared_data: Path) -> None:
+    """Issue 20 item 4: "(3 slices)", not "(4 files)"; each skipped file named once; 1-based slices."""
+    at = _upload(_page(), [("mixed.zip", _mixed_zip(shared_data))])
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["up.image"].shape == (3, 512, 512)
+    page_text = " ".join(m.value for m in at.markdown) + " ".join(e.label for e in at.expander)
+    assert "3 slices" in page_text and "4 files" not in page_text, page_text
+    skipped = [name for frame in at.dataframe if "file" in frame.value.columns for name in frame.value["file"]]
+    assert sorted(skipped) == ["notes.txt", "truncated.dcm"], skipped
+    assert any("2 file(s) skipped" in e.label for e in at.expander)
+    slider = at.slider(key="up.view.slice")
+    assert (slider.min, slider.max, slider.value) == (1, 3, 2) and "of 3" in slider.label
+    slider.set_value(3).run()
+    assert not at.exception and at.session_state["up.view.frame"] == 2  # slice 3 is index 2
+
+
+def test_batch_result_hidden_when_files_or_format_change(shared_data: Path) -> None:
+    """Issue 20 item 2: the batch report is not shown beside a changed format, file list or pipeline."""
+    at = _page()
+    at.selectbox(key="up.example").select("CT slice (HU)")
+    at.button(key="up.load_example").click().run()
+    path = shared_data / "dicom" / "mr" / "MR_small.dcm"
+    at.file_uploader(key="up.batch.files").set_value([(path.name, path.read_bytes(), "application/octet-stream")])
+    at.run()
+    at.button(key="up.batch.run").click().run()
+    assert any(b.key == "up.batch.download" for b in at.get("download_button"))
+    at.radio(key="up.batch.fmt").set_value("nifti").run()
+    assert not at.exception, at.exception
+    assert not any(b.key == "up.batch.download" for b in at.get("download_button"))
+    assert any("Inputs changed — run again" in w.value for w in at.warning)

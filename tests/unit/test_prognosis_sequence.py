@@ -79,3 +79,24 @@ def test_shared_ucr_files(shared_data) -> None:
     assert x.shape == (100, 96) and sorted(set(y)) == ["-1", "1"] and (y == "1").sum() == 69
     x, y = read_sequences(shared_data / "clinical" / "ecg5000" / "ECG5000_TRAIN.txt")
     assert x.shape == (500, 140) and (y == "1").sum() == 292
+
+
+def test_evaluation_report_names_n_split_and_training_overlap(shared_data) -> None:
+    """Issue 20 item 3: evaluating the model's own training file says so."""
+    from core.prognosis.predict import sequence_report
+
+    train = (shared_data / "clinical" / "ecg200" / "ECG200_TRAIN.ts").read_bytes()
+    report = sequence_report("ecg200-gru", train, "ECG200_TRAIN.ts")
+    assert report["n"] == 100 and report["in_training_data"] == 100
+    assert "training" in report["split"].lower()
+    assert 0 <= report["acc"] <= 1 and 0 <= report["macro_f1"] <= 1
+    lines = train.decode().splitlines()
+    header = [ln for ln in lines if not ln or ln.startswith(("@", "#"))]
+    body = [ln for ln in lines if ln and not ln.startswith(("@", "#"))]
+    values, label = body[0].split(":")
+    numbers = [float(v) for v in values.split(",")]
+    numbers[10] += 2.0  # a different beat (a scaled or shifted copy is the same beat to the model)
+    changed = [",".join(f"{v:.6f}" for v in numbers) + ":" + label]
+    other = "\n".join(header + changed + body[1:3]).encode()
+    report = sequence_report("ecg200-gru", other, "mine.ts")
+    assert report["n"] == 3 and report["in_training_data"] == 2

@@ -136,3 +136,15 @@ def test_flip_is_a_mirror_and_bad_kind_raises():
     with pytest.raises(InputError):
         aug.augment_view(image, "shear")
     assert len(aug.preview(image, ["flip", "rotation"], per_kind=2)) == 4
+
+
+def test_zip_carries_the_near_copy_flags_the_gallery_shows(tiny_gen):
+    """Issue 20 item 7: every caption under a gallery image (class, distance, near-copy) is in labels.csv."""
+    s = sample(tiny_gen, label="all", n=4, seed=1)
+    distances = np.array([0.01, 0.2, 0.03, 0.4])
+    flags = export.near_copy_flags(distances, threshold=0.05)
+    assert flags.tolist() == [True, False, True, False]
+    with zipfile.ZipFile(io.BytesIO(export.to_zip(s, distances, threshold=0.05))) as archive:
+        rows = list(csv.DictReader(io.StringIO(archive.read("labels.csv").decode())))
+    assert [r["near_copy"] for r in rows] == ["yes", "no", "yes", "no"]
+    assert [r["label_name"] for r in rows] == s.names()

@@ -123,3 +123,27 @@ def test_labeling_session_images_are_classed_by_largest_mask(tmp_path):
     data = jobs.read_labeling_session(session.id, size=32, store=store)
     assert data["classes"] == ["lesion", "no mask"] and data["labels"].tolist() == [0] * 9 + [1] * 9
     assert data["images"].shape == (18, 32, 32)
+
+
+def _proc_state(pid: int) -> str | None:
+    """The process state letter from /proc ("Z" for a zombie), None when the process is gone."""
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def test_finished_worker_is_reaped_without_anyone_polling():
+    """Issue 20 item 6: a finished background training leaves no zombie under the server."""
+    data = jobs.read_class_zip(class_zip(junk=False), size=32)
+    job_id = jobs.create_job("test-reaped-gan", data, size=32, minutes=1, steps=2, batch_size=8)
+    jobs.start(job_id)
+    pid = json.loads((jobs.jobs_root() / job_id / "status.json").read_text())["pid"]
+    deadline = time.time() + 120  # nobody calls job_status (which polls): the page may be closed
+    while time.time() < deadline and _proc_state(pid) not in (None, "Z"):
+        time.sleep(0.2)
+    settle = time.time() + 10
+    while time.time() < settle and _proc_state(pid) == "Z":
+        time.sleep(0.1)
+    assert _proc_state(pid) is None, "the finished worker is still a zombie child of this process"
+    assert json.loads((jobs.jobs_root() / job_id / "status.json").read_text())["state"] == "finished"

@@ -19,6 +19,7 @@ from core.classification import batch as batch_scoring
 from core.classification import explain, metrics, plots, service
 from core.examples import list_examples
 from core.imaging import load
+from core.ui import freshness
 from core.ui.errors import user_errors
 from core.ui.state import get_working_image
 
@@ -138,6 +139,7 @@ def _batch(spec: Any) -> None:
     truth_file = st.file_uploader("Optional: CSV of true labels (columns file, label; the data set's coding)",
                                   type=["csv"], key=KEY + "truth")
     tta = st.checkbox("Add TTA intervals (16x slower)", key=KEY + "batch_tta")
+    inputs = {"model": spec.name, "tta": tta, "files": [(f.name, f.size, getattr(f, "file_id", "")) for f in files or []]}
     if st.button("Score batch", key=KEY + "score", disabled=not files, type="primary"):
         bar = st.progress(0.0, text="Reading and scoring…")
         result = service.score(
@@ -145,11 +147,10 @@ def _batch(spec: Any) -> None:
             progress=lambda i, n: bar.progress(i / n, text=f"{i} / {n} files"),
         )
         bar.empty()
-        st.session_state[KEY + "batch"] = {"model": spec.name, "result": result}
-    stored = st.session_state.get(KEY + "batch")
-    if not stored or stored["model"] != spec.name:
+        freshness.keep(KEY + "batch", inputs, result)
+    result = freshness.fresh(KEY + "batch", inputs)
+    if result is None:
         return
-    result = stored["result"]
     table = result.frame()
     scored = table["prob"].notna().sum()
     st.markdown(f"**{scored}** of {len(table)} files scored; threshold {result.threshold:.3f}; "

@@ -22,12 +22,14 @@ from core.synthesis import augment as aug
 from core.synthesis import jobs, service
 from core.synthesis.generate import ALL, DEFAULT_GENERATOR, Samples
 from core.synthesis.study import effects
+from core.ui import freshness
 from core.ui.errors import user_errors
 from core.ui.state import get_working_image
 
 SAMPLES = "gan.samples"
 DISTANCES = "gan.distances"
 JOB = "gan.job"
+REQUEST = "gan.request"  # the fingerprint of the request the samples in SAMPLES answer
 MAX_PAGE_SAMPLES = 256
 
 
@@ -57,21 +59,32 @@ def pick_generator(key: str = "gan.model") -> str | None:
 
 # ----- sampling -------------------------------------------------------------------------------
 
-def sample_form(model: str) -> dict[str, Any] | None:
-    """Class, number, seed, truncation; returns the request when *Generate* is pressed."""
+def sample_form(model: str) -> tuple[dict[str, Any], bool]:
+    """Class, number, seed, truncation: ``(request, pressed)``, pressed when *Generate* was clicked.
+
+    Plain widgets, not a form: the page knows the request on screen at every rerun, so samples of
+    an earlier request are hidden ("inputs changed — run again") instead of shown beside it.
+    """
     spec = service.generator(model)
-    with st.form("gan.sample_form", border=False):
-        c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
-        label = c1.selectbox("Class", [ALL] + list(spec.labels), key="gan.label",
-                             format_func=lambda v: "all classes (in turn)" if v == ALL else v)
-        n = c2.number_input("Samples", 1, MAX_PAGE_SAMPLES, 16, key="gan.n")
-        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="gan.seed", help="same seed, same images")
-        trunc = c4.slider("Truncation (latent sd)", 0.5, 3.0, 3.0, 0.1, key="gan.trunc",
-                          help="3.0 = practically off; lower = more typical, less varied samples")
-        pressed = st.form_submit_button("Generate", type="primary", icon=":material/auto_awesome:")
-    if not pressed:
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
+    label = c1.selectbox("Class", [ALL] + list(spec.labels), key="gan.label",
+                         format_func=lambda v: "all classes (in turn)" if v == ALL else v)
+    n = c2.number_input("Samples", 1, MAX_PAGE_SAMPLES, 16, key="gan.n")
+    seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="gan.seed", help="same seed, same images")
+    trunc = c4.slider("Truncation (latent sd)", 0.5, 3.0, 3.0, 0.1, key="gan.trunc",
+                      help="3.0 = practically off; lower = more typical, less varied samples")
+    pressed = st.button("Generate", type="primary", icon=":material/auto_awesome:", key="gan.generate")
+    request = {"model": model, "label": label, "n": int(n), "seed": int(seed),
+               "truncation": None if trunc >= 3.0 else float(trunc)}
+    return request, pressed
+
+
+def current_samples(request: dict[str, Any]) -> Samples | None:
+    """The samples in session state if they were generated for ``request``; else None (with the
+    "inputs changed — run again" notice when there are samples of another request)."""
+    if st.session_state.get(SAMPLES) is None:
         return None
-    return {"model": model, "label": label, "n": int(n), "seed": int(seed), "truncation": None if trunc >= 3.0 else float(trunc)}
+    return st.session_state[SAMPLES] if freshness.fresh(REQUEST, request) else None
 
 
 def run_sampling(request: dict[str, Any]) -> None:
@@ -82,13 +95,28 @@ def run_sampling(request: dict[str, Any]) -> None:
         distances = service.nearest_real(samples)
     st.session_state[SAMPLES] = samples
     st.session_state[DISTANCES] = distances
+    freshness.keep(REQUEST, request, True)
+
+
+def _memorisation(model: str) -> dict[str, Any]:
+    return service.generator(model).card.metrics.get("memorisation", {})
+
+
+def describe_samples(samples: Samples) -> str:
+    """"6 samples from pneumonia-cgan (all classes, seed 3)": what the gallery and the downloads hold."""
+    classes = sorted(set(samples.names()))
+    which = classes[0] if len(classes) == 1 else "all classes"
+    trunc = "" if samples.truncation is None else f", truncation {samples.truncation:g}"
+    return f"{len(samples)} samples from {samples.model} ({which}, seed {samples.seed}{trunc})"
 
 
 def gallery(samples: Samples, distances: np.ndarray | None, columns: int = 6) -> None:
     """The samples in a grid, captioned with class and nearest-training distance."""
-    spec = service.generator(samples.model)
-    mem = spec.card.metrics.get("memorisation", {})
+    mem = _memorisation(samples.model)
     threshold = mem.get("near_copy_threshold")
+    st.caption(f"{describe_samples(samples)}. Generating again replaces them; the downloads below hold "
+               "exactly these images and captions.")
+    flags = export.near_copy_flags(distances, threshold) if distances is not None else None
     if distances is None:
         st.caption("Nearest-real distance unavailable: this generator's training images are not on this machine.")
     else:
@@ -102,7 +130,7 @@ def gallery(samples: Samples, distances: np.ndarray | None, columns: int = 6) ->
         for col, i in zip(cols, range(row, min(row + columns, len(samples)))):
             caption = samples.label_names[int(samples.labels[i])]
             if distances is not None:
-                near = threshold is not None and distances[i] < threshold
+                near = bool(flags[i])
                 n_flag += int(near)
                 caption += f" · {distances[i]:.3f}" + (" ⚠ near-copy" if near else "")
             col.image(upscale(samples.images[i]), caption=caption, width="stretch")
@@ -113,9 +141,12 @@ def gallery(samples: Samples, distances: np.ndarray | None, columns: int = 6) ->
 def downloads(samples: Samples, distances: np.ndarray | None) -> None:
     stem = f"{samples.model}_seed{samples.seed}_n{len(samples)}"
     c1, c2 = st.columns(2)
-    c1.download_button("Download zip (PNGs + labels.csv)", export.to_zip(samples, distances), f"{stem}.zip",
-                       "application/zip", icon=":material/download:", key="gan.dl_zip")
-    c2.download_button("Download npz (shared medmnist layout)", export.to_npz(samples), f"{stem}.npz",
+    n = f"{len(samples)} samples"
+    threshold = _memorisation(samples.model).get("near_copy_threshold")
+    c1.download_button(f"Download these {n}: zip (PNGs + labels.csv)", export.to_zip(samples, distances, threshold),
+                       f"{stem}.zip", "application/zip", icon=":material/download:", key="gan.dl_zip",
+                       help="every image shown above, with its class, nearest-real distance and near-copy flag")
+    c2.download_button(f"Download these {n}: npz (shared medmnist layout)", export.to_npz(samples), f"{stem}.npz",
                        "application/octet-stream", icon=":material/download:", key="gan.dl_npz",
                        help="train_images (N, H, W) uint8 and train_labels (N, 1) uint8, like ../shared/data/medmnist")
 
@@ -239,7 +270,8 @@ def job_view(job_id: str) -> None:
                 jobs.resume(job_id)
                 st.rerun(scope="app")
         if s.state == "finished":
-            st.success(f"Saved as model **{s.name}** ({s.model_dir}); it is now in the generator picker.")
+            st.success(f"Saved as model **{s.name}**. Pick it under **Generator** in the **Sample & download** "
+                       "tab (and in **Quality & benefit**); it is marked \"your model\" there.")
             if st.session_state.get(f"gan.reloaded.{job_id}") is None:
                 st.session_state[f"gan.reloaded.{job_id}"] = True
                 service.rescan()

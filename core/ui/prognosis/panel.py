@@ -14,10 +14,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.prognosis import predict
-from core.prognosis import service
+from core.prognosis import predict, service, waveform
 from core.prognosis.examples import synthetic_beat
+from core.prognosis.levels import level_label
 from core.prognosis.tabular import Encoder, Field
+from core.ui import freshness
 from core.ui.errors import user_errors
 
 GROUP_COLOURS = ["#2ca02c", "#ff7f0e", "#d62728"]
@@ -41,16 +42,17 @@ def _field_input(f: Field, key: str, stats: dict[str, Any] | None = None, defaul
     if f.kind == "categorical":
         levels = list(f.levels)
         index = levels.index(str(default)) if default is not None and str(default) in levels else 0
-        fmt = (lambda v: {"0": "no", "1": "yes"}[v]) if set(levels) == {"0", "1"} else str
-        return st.selectbox(label, levels, index=index, format_func=fmt, key=f"{key}_{f.name}")
+        return st.selectbox(label, levels, index=index, format_func=lambda v: level_label(v, levels),
+                            key=f"{key}_{f.name}")
     help_text = f"accepted {f.min:g}–{f.max:g}"
     if stats:
         help_text = f"cohort range {stats['min']:g}–{stats['max']:g}, median {stats['median']:g}; " + help_text
     if f.optional:
         help_text += "; leave empty if unknown"
     value = default if default is not None else (None if f.optional else f.min)
-    return st.number_input(label, min_value=float(f.min), max_value=float(f.max),
-                           value=None if value is None else float(value), step=float(f.step),
+    # no min/max on the widget: an out-of-range entry reaches the check (named in red, run blocked)
+    # instead of being silently dropped by the browser while an earlier result stays on screen
+    return st.number_input(label, value=None if value is None else float(value), step=float(f.step),
                            help=help_text, key=f"{key}_{f.name}")
 
 
@@ -62,6 +64,13 @@ def _form_columns(fields: tuple[Field, ...], key: str, stats: dict[str, Any], de
             values[f.name] = _field_input(f, key, stats.get(f.name) if f.kind == "numeric" else None,
                                           defaults.get(f.name))
     return values
+
+
+def _checked(name: str, values: dict[str, Any]) -> bool:
+    """Check the form as it stands; show what is wrong (one line) and return False to block the run."""
+    with user_errors() as outcome:
+        predict.check_form(name, values)
+    return not outcome.failed
 
 
 def _field_labels(spec: Any) -> dict[str, str]:
@@ -108,15 +117,17 @@ def render_survival() -> None:
         return
     encoder = Encoder.from_json(spec.preprocessing.encoder)
     stats = dict(spec.preprocessing.field_stats)
-    with st.form("survival_form"):
+    with st.container(border=True):
         values = _form_columns(encoder.schema.fields, "surv", stats, dict(spec.preprocessing.reference))
-        submitted = st.form_submit_button("Predict survival", type="primary")
-    if submitted:
-        st.session_state.pop(STATE + "survival", None)
+        valid = _checked(spec.name, values)
+        pressed = st.button("Predict survival", type="primary", key="surv_predict", disabled=not valid)
+    inputs = {"model": spec.name, **values}
+    if pressed:
+        freshness.forget(STATE + "survival")
         with user_errors():
             result = predict.survival_patient(spec.name, values)
-            st.session_state[STATE + "survival"] = {**result, "labels": _field_labels(spec)}
-    result = st.session_state.get(STATE + "survival")
+            freshness.keep(STATE + "survival", inputs, {**result, "labels": _field_labels(spec)})
+    result = freshness.fresh(STATE + "survival", inputs)
     if result:
         _show_survival(result)
     with st.expander("Cross-validated performance (DeepSurv vs Cox vs random survival forest)"):
@@ -195,14 +206,16 @@ def render_stroke() -> None:
     defaults = {"gender": "Female", "age": 60.0, "hypertension": "0", "heart_disease": "0", "ever_married": "Yes",
                 "work_type": "Private", "Residence_type": "Urban", "avg_glucose_level": 100.0, "bmi": 28.0,
                 "smoking_status": "never smoked"}
-    with st.form("stroke_form"):
+    with st.container(border=True):
         values = _form_columns(encoder.schema.fields, "stroke", {}, defaults)
-        submitted = st.form_submit_button("Estimate risk", type="primary")
-    if submitted:
-        st.session_state.pop(STATE + "stroke", None)
+        valid = _checked(spec.name, values)
+        pressed = st.button("Estimate risk", type="primary", key="stroke_predict", disabled=not valid)
+    inputs = {"model": spec.name, **values}
+    if pressed:
+        freshness.forget(STATE + "stroke")
         with user_errors():
-            st.session_state[STATE + "stroke"] = predict.stroke_patient(spec.name, values)
-    result = st.session_state.get(STATE + "stroke")
+            freshness.keep(STATE + "stroke", inputs, predict.stroke_patient(spec.name, values))
+    result = freshness.fresh(STATE + "stroke", inputs)
     if result:
         cols = st.columns(3)
         cols[0].metric("Stroke risk", f"{result['risk']:.1%}")
@@ -245,42 +258,144 @@ def _stroke_metrics(spec: Any) -> None:
 
 # ---------------------------------------------------------------- sequences
 
+SYNTHETIC = "Synthetic demo beat (generated, not real data)"
+REAL_ECG = "Real ECG recording (12-lead DICOM example shipped with pydicom)"
+UPLOAD = "Upload a file"
+
+
 def render_sequence() -> None:
-    """Upload a heartbeat (CSV row, UCR .ts/.txt) or use a synthetic demo -> classes + saliency."""
+    """A heartbeat file (CSV row, UCR .ts/.txt), a DICOM ECG (segmented into beats), pydicom's real
+    example ECG, or a synthetic demo beat -> classes + saliency; whole-file evaluation as a table."""
     st.subheader("Heartbeat classification")
     spec = _pick_model("sequence", "seq")
     if spec is None:
         return
     length = int(spec.preprocessing.length)
-    source = st.radio("Input", ["Upload a file", "Synthetic demo beat (generated, not real data)"],
-                      horizontal=True, key="seq_source")
+    source = st.radio("Input", [UPLOAD, REAL_ECG, SYNTHETIC], horizontal=True, key="seq_source")
     series, truth = None, None
-    if source.startswith("Upload"):
-        upload = st.file_uploader(f"Sequence file: UCR .ts / .txt, or CSV rows of {length} values "
-                                  "(optional 'label' column)", type=["ts", "txt", "csv"], key="seq_file")
-        if upload is not None:
-            with user_errors() as outcome:
-                x, labels = predict.load_sequences(spec.name, upload.getvalue(), upload.name)
-            if outcome.failed:
-                return
-            row = 0
-            if len(x) > 1:
-                row = int(st.number_input(f"Row (1–{len(x)})", 1, len(x), 1, key="seq_row")) - 1
-            series = x[row]
-            if labels is not None:
-                codes = list(spec.preprocessing.label_codes)
-                code = str(labels[row])
-                truth = spec.labels[codes.index(code)] if code in codes else code
-            if labels is not None and len(x) > 1 and st.button("Evaluate the whole file", key="seq_eval"):
-                with user_errors():
-                    st.json(predict.evaluate_sequence(spec.name, upload.getvalue()))
+    if source == UPLOAD:
+        upload = st.file_uploader(f"Sequence file: UCR .ts / .txt, CSV rows of {length} values (optional 'label' "
+                                  "column), or a DICOM ECG waveform (.dcm)", type=["ts", "txt", "csv", "dcm"],
+                                  key="seq_file")
+        if upload is None:
+            return
+        data = upload.getvalue()
+        if waveform.is_dicom(data):
+            series = _waveform_beats(spec, data, upload.name)
+        else:
+            series, truth = _sequence_file(spec, data, upload.name)
+    elif source == REAL_ECG:
+        with user_errors() as outcome:
+            data = waveform.example_path().read_bytes()
+        if outcome.failed:
+            return
+        st.caption("A real 10-second 12-lead resting ECG from pydicom's test files (`waveform_ecg.dcm`, MIT "
+                   "licence), loaded from the installed pydicom package.")
+        series = _waveform_beats(spec, data, waveform.EXAMPLE_FILE)
     else:
         variant = st.selectbox("Demo shape", ["A: upright T wave", "B: inverted T wave, raised ST segment"],
                                key="seq_demo")
         series = synthetic_beat(length, variant.startswith("B"))
-        st.info("Synthetic demo: a generated waveform, not a recording. Upload a file to classify real beats.")
+        st.info("Synthetic demo: a generated waveform, not a recording. Pick the real ECG or upload a file "
+                "to classify real beats.")
     if series is None:
         return
+    _classify_beat(spec, series, truth)
+
+
+def _sequence_file(spec: Any, data: bytes, name: str) -> tuple[np.ndarray | None, str | None]:
+    """A file of beats: pick a row; with labels, offer the whole-file evaluation."""
+    with user_errors() as outcome:
+        x, labels = predict.load_sequences(spec.name, data, name)
+    if outcome.failed:
+        return None, None
+    row, truth = 0, None
+    if len(x) > 1:
+        row = int(st.number_input(f"Row (1–{len(x)})", 1, len(x), 1, key="seq_row")) - 1
+    if labels is not None:
+        codes = list(spec.preprocessing.label_codes)
+        code = str(labels[row])
+        truth = spec.labels[codes.index(code)] if code in codes else code
+    if labels is not None and len(x) > 1:
+        _evaluate_file(spec, data, name)
+    return x[row], truth
+
+
+def _evaluate_file(spec: Any, data: bytes, name: str) -> None:
+    """The button and the evaluation table (accuracy, macro-F1, n, data, split); a warning when
+    the file is the model's own training data."""
+    inputs = {"model": spec.name, "file": data}
+    key = STATE + "sequence_eval"
+    if st.button("Evaluate the whole file", key="seq_eval"):
+        freshness.forget(key)
+        with user_errors():
+            with st.spinner("Classifying every series…"):
+                freshness.keep(key, inputs, predict.sequence_report(spec.name, data, name))
+    report = freshness.fresh(key, inputs, notice=False)
+    if not report:
+        return
+    table = pd.DataFrame([{"data": report["data"], "split": report["split"], "n": report["n"],
+                           "accuracy": report["acc"], "macro F1": report["macro_f1"]}])
+    st.dataframe(table, hide_index=True, width="stretch")
+    overlap = report["in_training_data"]
+    if overlap:
+        share = "all" if overlap == report["n"] else f"{overlap} of {report['n']}"
+        st.warning(f"{share} series of this file are the model's own training data: these figures show how well "
+                   "it fits what it learnt from, not how it does on new beats. The card's cross-validated "
+                   "figures below are the honest estimate.")
+    elif overlap is None:
+        st.caption("Whether this file overlaps the model's training data cannot be checked here "
+                   "(the training file is not on this machine).")
+
+
+def _waveform_beats(spec: Any, data: bytes, name: str) -> np.ndarray | None:
+    """A DICOM ECG: plot one lead with its R peaks, cut the beats, classify each; returns the beat
+    picked for the detailed view."""
+    length = int(spec.preprocessing.length)
+    with user_errors() as outcome:
+        ecg = waveform.read_waveform(data, name)
+    if outcome.failed:
+        return None
+    leads = list(ecg.leads)
+    lead = st.selectbox("Lead", leads, index=leads.index(ecg.default_lead()), key="seq_lead")
+    st.info(f"The heartbeat models take **one segmented beat** of {length} samples, not a whole recording. "
+            f"This is a {ecg.describe()} recording: MedLens finds the R peaks in {lead} and classifies each beat "
+            f"(from a third of the interval before the R peak to two thirds after it, resampled to {length}). "
+            f"The model learnt from {spec.card.data.get('file', 'another data set')}, beats prepared "
+            "differently: treat these labels as a demonstration, not a reading of this ECG.")
+    with user_errors() as outcome:
+        beats, peaks = waveform.segment_beats(ecg.leads[lead], ecg.fs, length)
+    signal = ecg.leads[lead]
+    t = np.arange(len(signal)) / ecg.fs
+    fig = go.Figure(go.Scatter(x=t, y=signal, mode="lines", line=dict(color="#444", width=1), name=lead))
+    if not outcome.failed:
+        edge = np.setdiff1d(waveform.r_peaks(signal, ecg.fs), peaks)  # no full interval on one side
+        fig.add_trace(go.Scatter(x=edge / ecg.fs, y=signal[edge], mode="markers", name="R peak, beat incomplete",
+                                 marker=dict(color="#888", size=8, symbol="triangle-down")))
+        fig.add_trace(go.Scatter(x=peaks / ecg.fs, y=signal[peaks], mode="markers+text", name="R peaks",
+                                 text=[str(i) for i in range(1, len(peaks) + 1)], textposition="top center",
+                                 marker=dict(color="#d62728", size=8, symbol="triangle-down")))
+    fig.update_layout(title=f"{lead} ({ecg.describe()}): numbered R peaks are the beats classified below",
+                      xaxis_title="time (s)",
+                      yaxis_title=f"amplitude ({ecg.units})" if ecg.units else "amplitude", height=300,
+                      margin=dict(l=10, r=10, t=50, b=40), showlegend=False)
+    st.plotly_chart(fig, width="stretch", key="seq_waveform")
+    if outcome.failed:
+        return None
+    with user_errors() as outcome:
+        rows = predict.sequence_batch(spec.name, beats)
+    if outcome.failed:
+        return None
+    table = pd.DataFrame({"beat": np.arange(1, len(beats) + 1), "R peak (s)": np.round(peaks / ecg.fs, 2),
+                          "prediction": [r["label"] for r in rows],
+                          **{f"P({label})": [round(r["probs"][label], 3) for r in rows] for label in spec.labels}})
+    st.markdown(f"**{len(beats)} beats** found in {lead}:")
+    st.dataframe(table, hide_index=True, width="stretch")
+    pick = int(st.number_input(f"Beat to explain (1–{len(beats)})", 1, len(beats), 1, key="seq_beat")) - 1
+    return beats[pick]
+
+
+def _classify_beat(spec: Any, series: np.ndarray, truth: str | None) -> None:
     with user_errors() as outcome:
         out = predict.sequence_predict(spec.name, series)
     if outcome.failed:

@@ -27,7 +27,9 @@ from core.masks.strokes import CanvasScale, apply_shapes, boxes, click_points, o
 from core.segmentation import service
 from core.segmentation.prompts import Click
 from core.segmentation.severity import lung_summary
+from core.ui import freshness
 from core.ui.errors import user_errors
+from core.ui.viewer import slice_slider
 
 TOOLS = {
     "Brush": ("freedraw", "add"),
@@ -81,6 +83,9 @@ def _segment_into(ws: Workspace, model: str, frames: list[int], fallback_label: 
             bar.progress(done / total, text=f"Segmenting slices… {done}/{total}")
 
     label, added = service.segment_into(ws, model, frames, fallback_label, progress)
+    made_by = st.session_state.setdefault(PROB_FROM, {})
+    for frame in frames:  # segment_into keeps the model's maps: the click prompts may reuse them
+        made_by[(label, frame)] = freshness.fingerprint([model, (label, frame)])
     if added:
         st.session_state.pop(K + "visible", None)  # show the new label too
     if bar is not None:
@@ -88,11 +93,18 @@ def _segment_into(ws: Workspace, model: str, frames: list[int], fallback_label: 
     return label
 
 
+PROB_FROM = K + "prob_from"  # (label, frame) -> the fingerprint of the model its probability map came from
+
+
 def _probability(ws: Workspace, label: str, frame: int, model: str) -> np.ndarray:
-    """The model's probability map for this frame (computed once per label and frame)."""
+    """The model's probability map for this frame (computed once per label, frame and model: a map
+    that another model made is recomputed rather than reused for the prompts)."""
     key = (label, frame)
-    if key not in ws.probs:
+    made_by = st.session_state.setdefault(PROB_FROM, {})
+    inputs = freshness.fingerprint([model, key])
+    if key not in ws.probs or made_by.get(key, inputs) != inputs:
         ws.probs[key] = service.probability(model, ws.image.frame(frame))
+        made_by[key] = inputs
     return ws.probs[key]
 
 
@@ -185,10 +197,10 @@ def _slices(ws: Workspace, label: str, model: str | None) -> int:
     frames = ws.masks.shape[0]
     if frames == 1:
         return 0
-    frame = st.slider("Slice", 0, frames - 1, key=K + "frame")
+    frame = slice_slider("Slice", frames, K + "frame", K + "slice")
     c1, c2 = st.columns(2)
     if c1.button("Copy mask to next slice", key=K + "copy_next", disabled=frame >= frames - 1):
-        ws.edit(label, frame + 1, ws.masks.get(label, frame).copy(), f"copy from slice {frame}")
+        ws.edit(label, frame + 1, ws.masks.get(label, frame).copy(), f"copy from slice {frame + 1}")
         st.session_state[K + "next_frame"] = frame + 1
         _rerun()
     if c2.button("Run model on all slices", key=K + "run_all", disabled=model is None,
@@ -219,7 +231,7 @@ def model_picker(ws: Workspace) -> str | None:
     if c_segment.button(f"Segment → {target}", type="primary", key=K + "segment", icon=":material/auto_fix_high:"):
         frame = int(st.session_state.get(K + "frame", 0))
         with user_errors():
-            with st.status(f"Running {model} on slice {frame}…", expanded=False) as status:
+            with st.status(f"Running {model} on slice {frame + 1}…", expanded=False) as status:
                 written = _segment_into(ws, model, [frame], label_now)
                 share = ws.masks.get(written, frame).mean() * 100
                 status.update(label=f"{model}: {written} covers {share:.1f} % of the image", state="complete")

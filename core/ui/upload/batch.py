@@ -9,6 +9,7 @@ from core.export.deidentified import kept_note
 from core.imaging.deid import DeidOptions
 from core.preprocess import Pipeline
 from core.preprocess.batch import run_batch
+from core.ui import freshness
 
 
 def batch_panel(pipeline: Pipeline, key: str) -> None:
@@ -22,6 +23,8 @@ def batch_panel(pipeline: Pipeline, key: str) -> None:
         st.caption("De-identified (PS3.15 Basic Profile): pixels, modality, geometry kept; names, IDs, dates, "
                    "institution and UIDs replaced or removed; files named image0001… ." if deidentify else
                    ":orange[Keeps each source's identifiers (patient name, ID, dates, institution).]")
+    inputs = {"pipeline": pipeline.to_dict(), "fmt": fmt, "deidentify": deidentify,
+              "files": [(f.name, f.size, getattr(f, "file_id", "")) for f in files or []]}
     if st.button("Run batch", key=f"{key}.run", disabled=not files, icon=":material/play_arrow:"):
         bar = st.progress(0.0, text="Starting…")
 
@@ -29,8 +32,8 @@ def batch_panel(pipeline: Pipeline, key: str) -> None:
             bar.progress(done / total, text=f"{done}/{total}: {name}")
 
         archive, report = run_batch([(f.name, f.getvalue()) for f in files], pipeline, fmt, progress, deidentify)
-        st.session_state[f"{key}.result"] = (archive, report)
-    result = st.session_state.get(f"{key}.result")
+        freshness.keep(f"{key}.result", inputs, (archive, report))
+    result = freshness.fresh(f"{key}.result", inputs)
     if result:
         archive, report = result
         ok = sum(r["status"] == "ok" for r in report)

@@ -98,7 +98,8 @@ def _series_choice() -> None:
     if not stored or stored[2] is None:
         return
     signature, entries, listing = stored
-    if listing.skipped:
+    loaded = (st.session_state.get(SOURCE) or "").startswith(signature)
+    if listing.skipped and not loaded:  # once a series is loaded, the page lists its skipped files (all of them, once)
         with st.expander(f"{len(listing.skipped)} file(s) skipped", expanded=not listing.series):
             st.dataframe(pd.DataFrame([{"file": s.file, "reason": s.reason} for s in listing.skipped]), hide_index=True,
                          width="stretch")

@@ -51,7 +51,7 @@ def _viewer(image: MedImage, image_id: int, pipeline: Pipeline) -> None:
                         config={"displayModeBar": False}, key="up.histogram")
     with pictures:
         before, after = st.columns(2)
-        before.image(display_array(image.frame(frame), window), caption=f"Before · frame {frame}", width="stretch")
+        before.image(display_array(image.frame(frame), window), caption=f"Before · {frame + 1} of {image.n_frames}", width="stretch")
         with user_errors(into=after):
             out = processed_frame(image, image_id, pipeline, frame)
             after_window = window if pipeline.keeps_units() else pipeline.output_window(window, out)
