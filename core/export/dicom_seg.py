@@ -13,7 +13,7 @@ from typing import Sequence
 
 import highdicom as hd
 import numpy as np
-import pydicom
+
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 

@@ -17,6 +17,7 @@ A finished job writes ``data_dir()/models/<name>/`` (card.json, model.safetensor
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -44,7 +45,7 @@ from core.paths import data_dir, ensure_private_dir, private_file, write_private
 from core.registry import registry
 from core.synthesis.generate import grid, latents, to_uint8
 from core.synthesis.quality import resize_uint8
-from core.synthesis.training import GanConfig, GanTrainer, run_loop, write_card
+from core.synthesis.training import GanConfig, GanTrainer, run_loop, write_gan_card
 from core.trainloop import hardware, user_model_folder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -424,7 +425,7 @@ def worker(folder: Path, resume_run: bool = False) -> str:
     training = {"steps": trainer.step_count, "stopped": result.stopped, "wall_time_s": round(elapsed(), 1),
                 "batch_size": spec["batch_size"], "loss": "hinge", "job": spec["id"], "hardware": hardware(trainer.device),
                 "loss_history": trainer.history[-300:]}
-    write_card(out, spec["name"], recipe, data, trainer.export_generator(batches=8), training,
+    write_gan_card(out, spec["name"], recipe, data, trainer.export_generator(batches=8), training,
                command=f"trained on the GAN augmentation page (job {spec['id']})",
                metrics={"status": "not measured: user-trained generator without a matching classifier",
                         "final_losses": trainer.history[-1] if trainer.history else {}},

@@ -5,7 +5,7 @@ projection discriminator, TTUR Adam, differentiable augmentation of real and fak
 for small data sets (Zhao et al. 2020), class-balanced real batches, an EMA of the generator)
 -> ``export_generator`` (EMA weights with "standing" batch-norm statistics recomputed over
 many random batches, so eval-mode sampling is deterministic and independent of the batch)
--> ``write_card``. ``run_loop`` is the one loop shared by the command line and the page's
+-> ``write_gan_card``. ``run_loop`` is the one loop shared by the command line and the page's
 background jobs: bounded by steps and wall time, checkpointing as it goes, cancellable.
 
 Images are ``(N, H, W)`` float32 in [0, 1]; the networks see ``2x - 1``. Labels are the data
@@ -282,7 +282,7 @@ def run_loop(trainer: GanTrainer, steps: int, max_seconds: float, checkpoint: Ca
 
 # ----- the committed models ---------------------------------------------------------------
 
-def write_card(out_dir: Path, name: str, recipe: dict[str, Any], data: dict[str, Any], weights: dict[str, torch.Tensor],
+def write_gan_card(out_dir: Path, name: str, recipe: dict[str, Any], data: dict[str, Any], weights: dict[str, torch.Tensor],
                training: dict[str, Any], command: str, metrics: dict[str, Any] | None = None,
                description: str | None = None) -> dict[str, Any]:
     """Write ``model.safetensors`` and ``card.json`` for a generator."""
@@ -349,12 +349,12 @@ def train(name: str, shared: Path, out_dir: Path, workdir: Path, seed: int = 0, 
 
     def checkpoint(tr: GanTrainer) -> None:
         tr.save(ckpt)
-        write_card(out_dir, name, recipe, data, tr.export_generator(batches=16), training_facts(), command)
+        write_gan_card(out_dir, name, recipe, data, tr.export_generator(batches=16), training_facts(), command)
         log({"checkpoint": tr.step_count, "seconds": round(time.time() - started, 1)})
 
     result = run_loop(trainer, total_steps, 60.0 * max_minutes if max_minutes else float("inf"), checkpoint,
                       on_log=lambda p: log({**p, "seconds": round(time.time() - started, 1)}))
-    card = write_card(out_dir, name, recipe, data, trainer.export_generator(), training_facts(result.stopped), command)
+    card = write_gan_card(out_dir, name, recipe, data, trainer.export_generator(), training_facts(result.stopped), command)
     return card
 
 

@@ -6,7 +6,6 @@ A handful of representative shared files run by default; every shared file in th
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 from collections.abc import Callable
