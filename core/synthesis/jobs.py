@@ -17,6 +17,7 @@ A finished job writes ``data_dir()/models/<name>/`` (card.json, model.safetensor
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
