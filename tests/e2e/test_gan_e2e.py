@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 
 import pytest
@@ -31,7 +32,7 @@ def test_sample_then_download_zip(page, app_url: str, tmp_path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "gan-samples.png"), full_page=True)
     with page.expect_download() as info:
-        page.get_by_role("button", name="Download zip (PNGs + labels.csv)").click()
+        page.get_by_role("button", name=re.compile(r"Download these 8 samples: zip")).click()
     path = tmp_path / "samples.zip"
     info.value.save_as(str(path))
     with zipfile.ZipFile(path) as archive:
