@@ -117,3 +117,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if SYSTEM_SKIP_TAG in reason:
         report.outcome = "failed"
         report.longrepr = f"CI=true but a system package is missing, so this test could not run: {reason}"
+
+
+# database fixtures (SQLite and a throwaway PostgreSQL): pg_admin_url, pg_url, db_url, db_engine
+from tests.db_fixtures import db_engine, db_url, pg_admin_url, pg_url  # noqa: E402,F401

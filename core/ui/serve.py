@@ -11,6 +11,9 @@ Streamlit 1.67 has no setting for this (the scan is decided by
 ``PagesManager.uses_pages_directory``, a private class attribute read in
 ``streamlit.runtime.scriptrunner.script_runner``). ``tests/unit/test_serve.py`` fails loudly
 when an upgrade renames the attribute or drops the legacy scan (then delete this fix).
+
+It also refuses to serve single-user MedLens (no sign-in) on anything but a loopback address
+(``core.auth.mode``); without ``--server.address`` it listens on ``MEDLENS_ADDRESS`` or 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 import streamlit
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
+
+from core.auth.mode import serving_address, serving_refusal
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 FLAG = "uses_pages_directory"
@@ -35,8 +40,17 @@ def disable_legacy_pages_scan() -> None:
 
 
 def main() -> int:
+    args = sys.argv[1:]
+    address = serving_address(args)
+    if not any(arg.startswith("--server.address") for arg in args):
+        address = "127.0.0.1" if address is None else address
+        args = [*args, "--server.address", address]
+    refusal = serving_refusal(address)
+    if refusal:
+        sys.stderr.write(f"error: {refusal}\n")
+        return 2
     disable_legacy_pages_scan()
-    sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
+    sys.argv = ["streamlit", "run", str(APP), *args]
     return cli.main()
 
 
