@@ -5,6 +5,8 @@ Only hashes are stored; a password is never logged, printed or kept after the ca
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -14,9 +16,11 @@ MIN_LENGTH = 8
 MAX_LENGTH = 1024
 
 _hasher = PasswordHasher()
-# verified against when the user does not exist, so that an unknown name costs as much time
+# _dummy_hash() is verified against when the user does not exist, so that an unknown name costs as much time
 # as a wrong password and the response time does not tell which names exist
-_DUMMY_HASH = _hasher.hash("medlens-no-such-user")
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash("medlens-no-such-user")
 
 
 def check_new_password(password: str) -> None:
@@ -38,7 +42,7 @@ def hash_password(password: str) -> str:
 def verify(stored_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches ``stored_hash``; a missing hash still costs one verification."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -1,0 +1,141 @@
+"""Sign-in for multi-user mode, and the signed-in user for the pages.
+
+``app.py`` calls :func:`require_sign_in` before it runs a page: in single-user mode it returns
+:data:`LOCAL_USER` at once (and refuses to serve a non-loopback address); with
+``MEDLENS_AUTH=accounts`` it shows the sign-in form (fields "Username" and "Password", button
+"Sign in") and stops the script until the user is signed in; with ``MEDLENS_AUTH=oidc`` it
+signs in through Streamlit's ``st.login`` and maps the identity to a MedLens account. Pages ask
+:func:`current_user` who is working, so they can show only that user's work.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.auth import accounts, mode, oidc
+from core.auth.accounts import User
+from core.auth.signin import SignInError, authenticate
+from core.errors import MedLensError
+
+SESSION_KEY = "medlens_user"
+#: the one user of single-user mode (an admin: it may do everything, as today)
+LOCAL_USER = User(name="local", role="admin", created=0.0)
+
+
+def current_user() -> User | None:
+    """The signed-in user (``LOCAL_USER`` in single-user mode); None before sign-in."""
+    try:
+        current = mode.auth_mode()
+    except MedLensError:
+        return None
+    if current == mode.SINGLE:
+        return LOCAL_USER
+    return st.session_state.get(SESSION_KEY)
+
+
+def is_signed_in() -> bool:
+    """Whether pages may be shown (decides whether the page list is shown in the sidebar)."""
+    return current_user() is not None
+
+
+def _refresh(user: User) -> User | None:
+    """The stored account as it is now: a removed or disabled account is signed out at once."""
+    fresh = accounts.get_user(user.name)
+    return fresh if fresh is not None and not fresh.disabled else None
+
+
+def _sign_out() -> None:
+    st.session_state.pop(SESSION_KEY, None)
+
+
+def _sidebar(user: User, oidc_mode: bool) -> None:
+    with st.sidebar:
+        st.markdown(f"Signed in as **{user.name}** · {user.role}")
+        if oidc_mode:
+            st.button("Sign out", key="medlens-sign-out", on_click=st.logout)
+        else:
+            st.button("Sign out", key="medlens-sign-out", on_click=_sign_out)
+
+
+def _accounts_form() -> None:
+    """The sign-in form; on success the user is stored in the session and the script reruns."""
+    st.title("MedLens")
+    if accounts.count_users() == 0:
+        st.warning("No accounts exist yet. On the server, create the first administrator with  \n"
+                   f"`{mode.FIRST_ADMIN}`  \n(type the password, then Enter), and reload this page.")
+        return
+    st.subheader("Sign in")
+    with st.form("medlens-sign-in"):
+        name = st.text_input("Username", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in")
+    if submitted:
+        try:
+            user = authenticate(name, password, client=st.context.ip_address)
+        except SignInError as exc:
+            st.error(str(exc))
+            return
+        st.session_state[SESSION_KEY] = user
+        st.rerun()
+
+
+def _auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all
+        return False
+
+
+def _oidc_user() -> User | None:
+    """The account of the identity signed in with ``st.login``; None after showing why not."""
+    st.title("MedLens")
+    if not _auth_configured():
+        st.error("MEDLENS_AUTH=oidc needs an [auth] section in .streamlit/secrets.toml (see the README).")
+        return None
+    if not st.user.is_logged_in:
+        st.button("Sign in with your organisation", on_click=st.login)
+        return None
+    try:
+        return oidc.resolve(st.user.to_dict())
+    except SignInError as exc:
+        st.error(str(exc))
+        st.button("Sign out", on_click=st.logout)
+        return None
+
+
+def require_sign_in() -> User:
+    """Return the user, or show the sign-in (and nothing else) and stop the script."""
+    try:
+        current = mode.auth_mode()
+    except MedLensError as exc:
+        st.error(str(exc))
+        st.stop()
+    if current == mode.SINGLE:
+        # an address set to a non-loopback one (``streamlit run`` without core.ui.serve); unset is
+        # refused by core.ui.serve, and AppTest has no server at all
+        address = str(st.get_option("server.address") or "")
+        refusal = mode.serving_refusal(address) if address else None
+        if refusal:
+            st.error(refusal)
+            st.stop()
+        return LOCAL_USER
+    if current == mode.OIDC:
+        user = _oidc_user()
+        if user is None:
+            st.stop()
+        if st.session_state.get(SESSION_KEY) != user:
+            st.session_state[SESSION_KEY] = user
+        _sidebar(user, oidc_mode=True)
+        return user
+    user = st.session_state.get(SESSION_KEY)
+    if user is not None:
+        user = _refresh(user)
+        if user is None:
+            _sign_out()
+        else:
+            st.session_state[SESSION_KEY] = user
+    if user is None:
+        _accounts_form()
+        st.stop()
+    _sidebar(user, oidc_mode=False)
+    return user
