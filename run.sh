@@ -47,12 +47,12 @@ ADDRESS="${MEDLENS_ADDRESS:-127.0.0.1}"
 case "$ADDRESS" in
   127.*|localhost|::1)
     echo "MedLens is starting: open http://localhost:$PORT in your browser (Ctrl+C stops it)."
-    echo "It listens on $ADDRESS only: other computers cannot connect. To serve on the network: MEDLENS_ADDRESS=0.0.0.0 ./run.sh"
+    echo "It listens on $ADDRESS only: other computers cannot connect. To serve on the network (with sign-in): MEDLENS_AUTH=accounts MEDLENS_ADDRESS=0.0.0.0 ./run.sh"
     ;;
   *)
     echo "MedLens is starting on $ADDRESS:$PORT (Ctrl+C stops it)."
-    echo "WARNING: listening on a network address ($ADDRESS): anyone who can reach it sees the images, labels and" >&2
-    echo "WARNING: labeling store of this server, and there is no sign-in yet. Use it on a trusted network only." >&2
+    echo "WARNING: listening on a network address ($ADDRESS): this needs multi-user mode (MEDLENS_AUTH=accounts or oidc;" >&2
+    echo "WARNING: the server refuses to start without it). First admin: .venv/bin/python -m core users add admin --role admin --password-stdin" >&2
     ;;
 esac
 # core.ui.serve is `streamlit run app.py` with a fix for deep links on a fresh server (see its docstring).

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from core.errors import InputError
-from core.paths import data_dir
+from core.paths import data_dir, private_file
 
 ENV_URL = "MEDLENS_DB_URL"
 BUSY_TIMEOUT_MS = 30_000
@@ -96,7 +96,7 @@ def make_engine(url: str | None = None) -> Engine:
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_file(parsed.database)  # 0600 (password hashes, patient work); SQLite's -wal/-shm follow
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
         _configure_sqlite(engine)
     else:

@@ -42,6 +42,7 @@ def test_sqlite_is_wal_with_a_busy_timeout(tmp_path) -> None:  # type: ignore[no
     with read(engine) as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    assert (tmp_path / "a.sqlite").stat().st_mode & 0o777 == 0o600  # hashes and patient work: owner only
     engine.dispose()
 
 

@@ -47,7 +47,7 @@ def test_a_network_address_is_passed_on_with_a_warning(stub_repo: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "--server.address 0.0.0.0 --server.headless true" in out.stdout.strip().splitlines()[-1]
     assert "--server.port 8600" in out.stdout
-    assert "WARNING" in out.stderr and "no sign-in" in out.stderr
+    assert "WARNING" in out.stderr and "MEDLENS_AUTH=accounts" in out.stderr
 
 
 def test_the_streamlit_config_defaults_to_loopback_too() -> None:
