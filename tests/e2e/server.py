@@ -30,10 +30,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(data_dir: Path, log_path: Path, timeout_s: float = 90) -> Iterator[str]:
-    """Serve the app with its own user data folder; yield its base URL; stop it afterwards."""
+def running_app(data_dir: Path, log_path: Path, timeout_s: float = 90,
+                env: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve the app with its own user data folder (and ``env`` added to the environment);
+    yield its base URL; stop it afterwards."""
     port = free_port()
-    env = {**os.environ, "MEDLENS_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "MEDLENS_DATA_DIR": str(data_dir), **(env or {})}
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "core.ui.serve", "--server.port", str(port),
