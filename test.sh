@@ -3,7 +3,8 @@
 # Exits with pytest's status. Browser tests need Debian's Chromium at /usr/bin/chromium and
 # the DICOM validation tests need dciodvfy (Debian's dicom3tools): each is installed when
 # missing and we may (root or passwordless sudo); otherwise those tests are skipped and the
-# reason is printed (under CI=true a missing dciodvfy fails its tests instead).
+# reason is printed (under CI=true a missing dciodvfy fails its tests instead). The same for Debian's
+# postgresql (database tests on PostgreSQL).
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -34,6 +35,21 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   export MEDLENS_SKIP_E2E="Debian's chromium is not at /usr/bin/chromium and could not be installed (needs root or sudo and apt-get)"
   echo "Browser tests will be skipped: $MEDLENS_SKIP_E2E"
+fi
+
+# The database tests run on SQLite and on a throwaway PostgreSQL cluster (tests/postgres.py) made
+# with Debian's postgresql package; without it those tests skip with the reason (CI=true: they fail).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi
+  if [ "$SUDO" != "none" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's postgresql for the database tests ..."
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql; } \
+      > /tmp/medlens-postgresql-install.log 2>&1 \
+      || echo "Installing postgresql failed (see /tmp/medlens-postgresql-install.log)."
+  fi
+fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "PostgreSQL tests will be skipped: Debian's postgresql is not installed and could not be (needs root or sudo and apt-get)"
 fi
 
 .venv/bin/python -m pytest "$@"
