@@ -30,7 +30,19 @@ def current_user() -> User | None:
         return None
     if current == mode.SINGLE:
         return LOCAL_USER
+    if current == mode.OIDC:
+        return _oidc_account()
     return st.session_state.get(SESSION_KEY)
+
+
+def _oidc_account() -> User | None:
+    """The account linked to the identity signed in with ``st.login`` (None: none, or signed out)."""
+    if not _auth_configured() or not st.user.is_logged_in:
+        return None
+    try:
+        return oidc.resolve(st.user.to_dict())
+    except SignInError:
+        return None
 
 
 def is_signed_in() -> bool:
@@ -86,21 +98,19 @@ def _auth_configured() -> bool:
         return False
 
 
-def _oidc_user() -> User | None:
-    """The account of the identity signed in with ``st.login``; None after showing why not."""
+def _oidc_sign_in() -> None:
+    """What a browser without a linked, signed-in identity sees: the sign-in button, or why not."""
     st.title("MedLens")
     if not _auth_configured():
         st.error("MEDLENS_AUTH=oidc needs an [auth] section in .streamlit/secrets.toml (see the README).")
-        return None
-    if not st.user.is_logged_in:
+    elif not st.user.is_logged_in:
         st.button("Sign in with your organisation", on_click=st.login)
-        return None
-    try:
-        return oidc.resolve(st.user.to_dict())
-    except SignInError as exc:
-        st.error(str(exc))
+    else:
+        try:
+            oidc.resolve(st.user.to_dict())
+        except SignInError as exc:
+            st.error(str(exc))
         st.button("Sign out", on_click=st.logout)
-        return None
 
 
 def require_sign_in() -> User:
@@ -120,11 +130,10 @@ def require_sign_in() -> User:
             st.stop()
         return LOCAL_USER
     if current == mode.OIDC:
-        user = _oidc_user()
+        user = _oidc_account()
         if user is None:
+            _oidc_sign_in()
             st.stop()
-        if st.session_state.get(SESSION_KEY) != user:
-            st.session_state[SESSION_KEY] = user
         _sidebar(user, oidc_mode=True)
         return user
     user = st.session_state.get(SESSION_KEY)

@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("MEDLENS_CHROMIUM", "/usr/bin/chromium")
@@ -30,16 +30,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(data_dir: Path, log_path: Path, timeout_s: float = 90,
-                env: dict[str, str] | None = None) -> Iterator[str]:
-    """Serve the app with its own user data folder (and ``env`` added to the environment);
-    yield its base URL; stop it afterwards."""
-    port = free_port()
+def running_app(data_dir: Path, log_path: Path, timeout_s: float = 90, env: dict[str, str] | None = None,
+                port: int | None = None, args: Sequence[str] = ()) -> Iterator[str]:
+    """Serve the app with its own user data folder (``env`` added to the environment, ``args``
+    to streamlit's options); yield its base URL; stop it afterwards."""
+    port = port or free_port()
     env = {**os.environ, "MEDLENS_DATA_DIR": str(data_dir), **(env or {})}
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "core.ui.serve", "--server.port", str(port),
-             "--server.headless", "true", "--server.address", "127.0.0.1"],
+             "--server.headless", "true", "--server.address", "127.0.0.1", *args],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
