@@ -47,13 +47,27 @@ def _oidc_account() -> User | None:
 
 def is_signed_in() -> bool:
     """Whether pages may be shown (decides whether the page list is shown in the sidebar)."""
+    try:
+        accounts_mode = mode.auth_mode() == mode.ACCOUNTS
+    except MedLensError:
+        return False  # require_sign_in() shows why
+    if accounts_mode:
+        return _refreshed_session_user() is not None
     return current_user() is not None
 
 
-def _refresh(user: User) -> User | None:
-    """The stored account as it is now: a removed or disabled account is signed out at once."""
+def _refreshed_session_user() -> User | None:
+    """The session's account as stored now: a removed or disabled account is signed out at once,
+    a changed role takes effect at the next action."""
+    user = st.session_state.get(SESSION_KEY)
+    if user is None:
+        return None
     fresh = accounts.get_user(user.name)
-    return fresh if fresh is not None and not fresh.disabled else None
+    if fresh is None or fresh.disabled:
+        _sign_out()
+        return None
+    st.session_state[SESSION_KEY] = fresh
+    return fresh
 
 
 def _sign_out() -> None:
@@ -136,13 +150,7 @@ def require_sign_in() -> User:
             st.stop()
         _sidebar(user, oidc_mode=True)
         return user
-    user = st.session_state.get(SESSION_KEY)
-    if user is not None:
-        user = _refresh(user)
-        if user is None:
-            _sign_out()
-        else:
-            st.session_state[SESSION_KEY] = user
+    user = _refreshed_session_user()
     if user is None:
         _accounts_form()
         st.stop()
