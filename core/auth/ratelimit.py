@@ -2,9 +2,11 @@
 
 Failures are rows in ``sign_in_failures`` (subject ``user:NAME`` or ``client:ADDRESS``, time),
 so every server process sharing the database sees the same counts. Within a window of
-``WINDOW_S`` (15 minutes) the first ``FREE_FAILURES`` (5) failures cost nothing; after that the
-subject is refused for a delay that doubles with each further failure (30 s, 60 s, ... at most
-``MAX_DELAY_S``), counted from its latest failure. Refused attempts are not counted (so a
+``WINDOW_S`` (15 minutes) the first ``FREE_FAILURES`` (5) failures of a user name cost nothing;
+after that the subject is refused for a delay that doubles with each further failure (30 s,
+60 s, ... at most ``MAX_DELAY_S``), counted from its latest failure. A client address gets
+``CLIENT_FREE_FAILURES`` (20): behind a hospital proxy or load balancer many people share one
+address, and five typos among them must not lock everyone out. Refused attempts are not counted (so a
 locked-out user is not locked out for longer by someone hammering the form) and do not even
 check the password.
 """
@@ -20,6 +22,7 @@ from core.db import read, write
 
 WINDOW_S = 15 * 60
 FREE_FAILURES = 5
+CLIENT_FREE_FAILURES = 20
 BASE_DELAY_S = 30.0
 MAX_DELAY_S = 15 * 60.0
 
@@ -32,11 +35,11 @@ def subjects(name: str, client: str | None) -> list[str]:
     return keys
 
 
-def delay_for(failures: int) -> float:
-    """Seconds to refuse after ``failures`` failures within the window (0 while under the limit)."""
-    if failures < FREE_FAILURES:
+def delay_for(failures: int, free: int = FREE_FAILURES) -> float:
+    """Seconds to refuse after ``failures`` failures within the window (0 while under ``free``)."""
+    if failures < free:
         return 0.0
-    return min(BASE_DELAY_S * 2 ** (failures - FREE_FAILURES), MAX_DELAY_S)
+    return min(BASE_DELAY_S * 2 ** (failures - free), MAX_DELAY_S)
 
 
 def retry_after(keys: list[str], now: float | None = None, engine: Engine | None = None) -> float:
@@ -49,7 +52,8 @@ def retry_after(keys: list[str], now: float | None = None, engine: Engine | None
                 select(func.count(), func.max(sign_in_failures.c.at))
                 .where(sign_in_failures.c.subject == key, sign_in_failures.c.at > now - WINDOW_S)).one()
             if count:
-                wait = max(wait, float(latest) + delay_for(int(count)) - now)
+                free = CLIENT_FREE_FAILURES if key.startswith("client:") else FREE_FAILURES
+                wait = max(wait, float(latest) + delay_for(int(count), free) - now)
     return max(wait, 0.0)
 
 

@@ -95,8 +95,8 @@ def test_failed_sign_ins_are_throttled_with_a_growing_delay(db_engine) -> None: 
     with pytest.raises(SignInError, match="Too many failed sign-ins") as info:
         authenticate("ann", PASSWORD, client="10.0.0.9", engine=db_engine, now=now + 5)
     assert 0 < info.value.retry_after <= ratelimit.BASE_DELAY_S
-    # the same client is refused for another user name too
-    with pytest.raises(SignInError, match="Too many"):
+    # another user name from the same client is not refused yet (clients get more tries) ...
+    with pytest.raises(SignInError, match="Wrong"):
         authenticate("other", "whatever", client="10.0.0.1", engine=db_engine, now=now + 5)
     # after the delay one more failure doubles it
     later = now + 4 + ratelimit.BASE_DELAY_S + 1
@@ -109,6 +109,17 @@ def test_failed_sign_ins_are_throttled_with_a_growing_delay(db_engine) -> None: 
     assert ratelimit.retry_after(ratelimit.subjects("ann", None), now=later + wait + 2, engine=db_engine) == 0
     # failures older than the window are forgotten
     assert ratelimit.retry_after(["client:10.0.0.1"], now=now + ratelimit.WINDOW_S + 10, engine=db_engine) == 0
+
+
+def test_a_client_guessing_many_names_is_throttled(db_engine) -> None:  # type: ignore[no-untyped-def]
+    now = 3_000_000.0
+    for i in range(ratelimit.CLIENT_FREE_FAILURES):
+        with pytest.raises(SignInError, match="Wrong"):
+            authenticate(f"guess{i}", "whatever", client="10.9.9.9", engine=db_engine, now=now + i)
+    with pytest.raises(SignInError, match="Too many"):
+        authenticate("fresh-name", "whatever", client="10.9.9.9", engine=db_engine, now=now + 21)
+    with pytest.raises(SignInError, match="Wrong"):  # another client is not affected
+        authenticate("fresh-name", "whatever", client="10.9.9.8", engine=db_engine, now=now + 21)
 
 
 def test_the_counter_is_shared_by_processes_on_one_database(db_url) -> None:  # type: ignore[no-untyped-def]
@@ -131,6 +142,7 @@ def test_the_counter_is_shared_by_processes_on_one_database(db_url) -> None:  # 
 
 def test_delay_schedule() -> None:
     assert [ratelimit.delay_for(n) for n in range(4, 9)] == [0, 30, 60, 120, 240]
+    assert ratelimit.delay_for(19, ratelimit.CLIENT_FREE_FAILURES) == 0
     assert ratelimit.delay_for(100) == ratelimit.MAX_DELAY_S
 
 
