@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from core.auth import ratelimit
 from core.db.engine import normalise_url
 from tests.e2e.conftest import ARTIFACTS, wait_until_idle
-from tests.e2e.server import REPO, running_app
+from tests.e2e.server import REPO, instrument, running_app
 from tests.postgres import create_database
 
 PASSWORD = "ann-shared-secret"
@@ -66,6 +66,7 @@ def _wait_for(condition, timeout_s: float = 60) -> None:  # type: ignore[no-unty
 def test_two_servers_share_accounts_and_throttling(browser, two_servers) -> None:  # type: ignore[no-untyped-def]
     first, second, db_url = two_servers
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    instrument(context)
     page_a, page_b = context.new_page(), context.new_page()
     for page in (page_a, page_b):
         page.set_default_timeout(60_000)
