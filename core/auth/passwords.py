@@ -39,6 +39,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def rehash(password: str) -> str:
+    """A fresh hash of a password that has just been verified (no length policy: it is in use)."""
+    return _hasher.hash(password)
+
+
 def verify(stored_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches ``stored_hash``; a missing hash still costs one verification."""
     try:

@@ -42,5 +42,5 @@ def authenticate(name: str, password: str, client: str | None = None, engine: En
         raise SignInError("This account is disabled; ask an administrator.")
     ratelimit.clear(keys[:1], engine=engine)
     if stored_hash and passwords.needs_rehash(stored_hash):
-        accounts._store_rehash(name, passwords._hasher.hash(password), engine)
+        accounts._store_rehash(name, passwords.rehash(password), engine)
     return user

@@ -165,3 +165,16 @@ def test_oidc_identities_map_to_accounts(db_engine) -> None:  # type: ignore[no-
         authenticate("dr.who", "", engine=db_engine)
     with pytest.raises(InputError, match="another user"):
         accounts.add_user("copy", "admin", PASSWORD, external_id="sub-123", engine=db_engine)
+
+
+def test_a_hash_with_weaker_parameters_is_upgraded_at_sign_in(db_engine) -> None:  # type: ignore[no-untyped-def]
+    from argon2 import PasswordHasher
+
+    accounts.add_user("ann", "annotator", PASSWORD, engine=db_engine)
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024).hash(PASSWORD)
+    accounts._store_rehash("ann", weak, db_engine)
+    assert authenticate("ann", PASSWORD, engine=db_engine).name == "ann"
+    with read(db_engine) as connection:
+        stored = connection.execute(select(users.c.password_hash)).scalar_one()
+    assert stored != weak and "m=65536" in stored
+    assert authenticate("ann", PASSWORD, engine=db_engine).name == "ann"
