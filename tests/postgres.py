@@ -3,7 +3,8 @@
 ``initdb`` refuses to run as root, so as root the cluster belongs to the ``postgres`` user
 (``runuser -u postgres``) and lives in a temporary folder that user owns. It listens on a free
 loopback port with its socket in that folder, trusts local connections, and runs without fsync
-(test data). ``MEDLENS_TEST_PG_URL`` points the tests at an existing server instead.
+(test data). ``MEDLENS_TEST_PG_URL`` points the tests at an existing server instead;
+``MEDLENS_PG_BIN`` names the folder of ``initdb``/``pg_ctl`` where they are not Debian's.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ USER = "medlens"
 
 
 def _bin_dir() -> Path | None:
+    if os.environ.get("MEDLENS_PG_BIN"):
+        return Path(os.environ["MEDLENS_PG_BIN"])
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
     if found:
