@@ -14,7 +14,8 @@ Moving a store onto it (the labeling store is next):
    store on both backends through the ``db_engine`` fixture (``tests/db_fixtures.py``).
 """
 
-from core.db.engine import backend, db_url, dispose_all, get_engine, make_engine, read, write
+from core.db.connect import backend, db_url, make_engine
+from core.db.engine import dispose_all, get_engine, read, write
 from core.db.migrate import current_version, latest_version, migrate
 
 __all__ = ["backend", "current_version", "db_url", "dispose_all", "get_engine", "latest_version", "make_engine",

@@ -14,7 +14,7 @@ import time
 
 from sqlalchemy import Column, Connection, Engine, Float, Integer, MetaData, String, Table, func, select, text
 
-from core.db.engine import write
+from core.db.connect import begin_write
 from core.db.migrations import MIGRATIONS
 from core.errors import InputError
 
@@ -44,7 +44,7 @@ def current_version(connection: Connection) -> int:
 def migrate(engine: Engine) -> list[int]:
     """Bring the database to :func:`latest_version`; returns the versions applied now."""
     applied: list[int] = []
-    with write(engine) as connection:
+    with begin_write(engine) as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
         schema_version.create(connection, checkfirst=True)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from core.db import current_version, latest_version, make_engine, migrate, read, write
-from core.db.engine import normalise_url
+from core.db.connect import normalise_url
 from core.db.migrations import MIGRATIONS
 from core.errors import InputError
 
@@ -30,7 +30,7 @@ def test_bad_url_message_hides_the_password(monkeypatch) -> None:  # type: ignor
 
 
 def test_default_is_a_sqlite_file_in_the_data_dir(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from core.db.engine import db_url
+    from core.db.connect import db_url
 
     monkeypatch.delenv("MEDLENS_DB_URL", raising=False)
     monkeypatch.setenv("MEDLENS_DATA_DIR", str(tmp_path))

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.auth import ratelimit
-from core.db.engine import normalise_url
+from core.db.connect import normalise_url
 from tests.e2e.conftest import ARTIFACTS, wait_until_idle
 from tests.e2e.server import REPO, instrument, running_app
 from tests.postgres import create_database
