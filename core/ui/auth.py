@@ -71,7 +71,9 @@ def _refreshed_session_user() -> User | None:
 
 
 def _sign_out() -> None:
-    st.session_state.pop(SESSION_KEY, None)
+    """Forget the user and everything the session held for them (images, masks, results), so
+    whoever signs in next in this browser tab starts empty."""
+    st.session_state.clear()
 
 
 def _sidebar(user: User, oidc_mode: bool) -> None:
@@ -101,6 +103,7 @@ def _accounts_form() -> None:
         except SignInError as exc:
             st.error(str(exc))
             return
+        st.session_state.clear()  # nothing of an earlier session carries over to this user
         st.session_state[SESSION_KEY] = user
         st.rerun()
 

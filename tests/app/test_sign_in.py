@@ -31,6 +31,8 @@ from core.ui.auth import current_user, require_sign_in
 user = require_sign_in()
 st.title("Page content")
 st.metric("Signed-in user", current_user().name)
+st.session_state.setdefault("work", f"work of {user.name}")  # what a page keeps for its user
+st.caption(st.session_state["work"])
 """
 
 
@@ -83,9 +85,28 @@ def test_sign_in_wrong_then_right_then_out(accounts_mode) -> None:  # type: igno
     assert "Signed in as **ann** · annotator" in [m.value for m in at.sidebar.markdown]
     assert [(m.label, m.value) for m in at.metric] == [("Signed-in user", "ann")]
 
+    assert [c.value for c in at.caption] == ["work of ann"]
     sign_out = next(b for b in at.sidebar.button if b.label == "Sign out")
     sign_out.click().run()
     assert [t.label for t in at.text_input] == ["Username", "Password"] and not at.metric
+    assert "work" not in at.session_state  # nothing of ann's session is left for the next user
+
+
+def test_the_next_user_in_the_same_tab_starts_empty(accounts_mode) -> None:  # type: ignore[no-untyped-def]
+    accounts.add_user("ann", "annotator", "ann's password")
+    accounts.add_user("bob", "annotator", "bob's password")
+    at = _gated().run()
+    at.text_input[0].input("ann")
+    at.text_input[1].input("ann's password")
+    at.button[0].click().run()
+    assert [c.value for c in at.caption] == ["work of ann"]
+    accounts.remove_user("ann")  # signed out at the next action, session state and all
+    at.run()
+    at.text_input[0].input("bob")
+    at.text_input[1].input("bob's password")
+    at.button[0].click().run()
+    assert [(m.label, m.value) for m in at.metric] == [("Signed-in user", "bob")]
+    assert [c.value for c in at.caption] == ["work of bob"]
 
 
 def test_a_removed_account_is_signed_out_at_its_next_action(accounts_mode) -> None:  # type: ignore[no-untyped-def]
