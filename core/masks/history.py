@@ -54,6 +54,12 @@ class Edit:
         r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
         return cls(label, int(frame), (r0, r1, c0, c1), pack(old[r0:r1, c0:c1]), pack(new[r0:r1, c0:c1]), description)
 
+    @classmethod
+    def empty(cls, label: str, frame: int, description: str = "") -> "Edit":
+        """An edit that changes no pixel (an empty rectangle)."""
+        nothing = pack(np.zeros(0, bool))
+        return cls(label, int(frame), (0, 0, 0, 0), nothing, nothing, description)
+
     def apply_to(self, mask: np.ndarray, forward: bool = True) -> None:
         """Write the after (or, backwards, the before) patch into ``mask`` ``(H, W)`` in place."""
         r0, r1, c0, c1 = self.bbox

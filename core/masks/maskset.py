@@ -45,16 +45,19 @@ class MaskSet:
         self._check(label, frame)
         return self.data[label][frame]
 
-    def set(self, label: str, frame: int, new: np.ndarray, description: str = "") -> Edit | None:
+    def set(self, label: str, frame: int, new: np.ndarray, description: str = "", keep_noop: bool = False) -> Edit | None:
         """Replace the mask of ``label`` on ``frame``; records and returns the edit (None when
-        nothing changed)."""
+        nothing changed, unless ``keep_noop``: then an empty edit is recorded, so that one undo
+        step still matches one user action, e.g. a stroke over pixels already set)."""
         self._check(label, frame)
         new = np.asarray(new, bool)
         if new.shape != self.shape[1:]:
             raise InputError(f"mask shape {new.shape} does not match the image {self.shape[1:]}")
         edit = Edit.between(label, frame, self.data[label][frame], new, description)
         if edit is None:
-            return None
+            if not keep_noop:
+                return None
+            edit = Edit.empty(label, frame, description)
         self.data[label][frame] = new
         self.history.push(edit)
         return edit
