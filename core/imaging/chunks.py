@@ -47,3 +47,30 @@ def encode_frames(pixels: np.ndarray, frames: Sequence[int]) -> tuple[dict, byte
         elif lo >= 0 and hi <= 65535:
             dtype = "uint16"
     return {"frames": list(map(int, frames)), "dtype": dtype}, block.astype(dtype).tobytes()
+
+
+def nearest_first(frame: int, n_frames: int, radius: int = 12) -> list[int]:
+    """``frame``, then its neighbours alternating after/before, out to ``radius`` (what the
+    viewer prefetches around the frame shown)."""
+    out = [frame] if 0 <= frame < n_frames else []
+    for d in range(1, radius + 1):
+        out += [f for f in (frame + d, frame - d) if 0 <= f < n_frames]
+    return out
+
+
+def describe(image) -> dict:
+    """What the viewer needs to show ``image`` (a ``MedImage``) before any pixel arrives:
+    shape, RGB or not, pixel spacing (mm per row, per column), modality, unit, default window."""
+    from core.imaging.display import auto_window
+
+    frames, h, w = (int(s) for s in image.pixels.shape[:3])
+    window = image.window or auto_window(image.pixels[frames // 2])
+    spacing = [float(s) for s in image.spacing] if image.spacing else None
+    return {
+        "shape": [frames, h, w],
+        "rgb": bool(image.is_rgb),
+        "spacing": spacing,
+        "modality": str(image.modality),
+        "unit": "HU" if str(image.modality).upper() == "CT" else "",
+        "window": [float(window[0]), float(window[1])],
+    }

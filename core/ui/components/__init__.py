@@ -1,0 +1,1 @@
+"""Custom Streamlit components (TypeScript source + committed built bundle each)."""

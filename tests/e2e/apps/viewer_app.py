@@ -1,0 +1,43 @@
+"""A one-component Streamlit app for the viewer's browser tests and bench: the image named by
+``MEDLENS_VIEWER_FILE`` (a file or a series folder), two labels, and PNG / NIfTI / DICOM SEG
+downloads built from the stored mask at the moment of the click."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from core.export.dicom_seg import seg_bytes
+from core.export.nifti import mask_nifti_bytes
+from core.export.png import mask_png_bytes
+from core.imaging import load
+from core.masks import MaskSet
+from core.masks.sync import ViewerSync
+from core.ui.components.viewer import medlens_viewer
+
+LABELS, COLOURS = ["lung", "lesion"], ["#00c853", "#ff6d00"]
+
+st.set_page_config(layout="wide")
+if "image" not in st.session_state:
+    image = load(os.environ["MEDLENS_VIEWER_FILE"])
+    masks = MaskSet(LABELS, image.pixels.shape[:3])
+    st.session_state.update(image=image, masks=masks, sync=ViewerSync(masks, LABELS, masks.shape))
+image, masks, sync = st.session_state.image, st.session_state.masks, st.session_state.sync
+
+
+@st.fragment
+def viewer() -> None:
+    value = medlens_viewer(image, sync, key="viewer", doc_key=os.environ.get("MEDLENS_VIEWER_DOC", "test-doc"),
+                           labels=LABELS, colours=COLOURS, brush=int(os.environ.get("MEDLENS_VIEWER_BRUSH", "12")),
+                           height=600, frame=image.n_frames // 2)
+    frame, label = int(value.get("frame", image.n_frames // 2)), str(value.get("label", LABELS[0]))
+    cols = st.columns(3)
+    cols[0].download_button("PNG", lambda: mask_png_bytes(masks.get(label, frame)), "mask.png", "image/png")
+    cols[1].download_button("NIfTI", lambda: mask_nifti_bytes(masks.data[label]), "mask.nii.gz", "application/gzip")
+    if image.datasets:
+        cols[2].download_button("DICOM SEG", lambda: seg_bytes(masks.data[label], list(image.datasets), label=label),
+                                "mask_seg.dcm", "application/dicom")
+
+
+viewer()
