@@ -6,7 +6,7 @@ The browser's value (the latest only; Streamlit drops older ones) is
 for this ``epoch``, ``need`` the frames it wants pixels for (nearest first).
 
 ``ViewerSync.handle(value)`` applies new edits once each (``core.masks.edits.EditLedger``) and
-answers ``{"epoch", "seq", "acked", "failed", "masks", "promptsDone"}``, where ``masks`` lists every
+answers ``{"epoch", "seq", "acked", "failed", "masks", "promptsDone", "echo"}``, where ``masks`` lists every
 ``(label, frame)`` mask whose version is newer than the browser's ``maskSeq`` as run-length code
 plus its SHA-256. The answer is a function of the value and the stored state, so an answer lost
 to an interrupted rerun is simply given again on the next one.
@@ -81,6 +81,7 @@ class ViewerSync:
             "failed": outcome.failed,
             "masks": [self.mask_entry(label, frame) for label, frame in changed],
             "promptsDone": done,
+            "echo": value.get("n", 0),  # which value this answers: the browser knows when it is in sync
         }
 
     def new_prompts(self, value: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -5,25 +5,24 @@ downloads built from the stored mask at the moment of the click."""
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import streamlit as st
 
 from core.export.dicom_seg import seg_bytes
 from core.export.nifti import mask_nifti_bytes
 from core.export.png import mask_png_bytes
-from core.imaging import load
-from core.masks import MaskSet
-from core.masks.sync import ViewerSync
 from core.ui.components.viewer import medlens_viewer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from viewer_state import document  # noqa: E402  (this folder is not a package on streamlit's path)
 
 LABELS, COLOURS = ["lung", "lesion"], ["#00c853", "#ff6d00"]
 
 st.set_page_config(layout="wide")
-if "image" not in st.session_state:
-    image = load(os.environ["MEDLENS_VIEWER_FILE"])
-    masks = MaskSet(LABELS, image.pixels.shape[:3])
-    st.session_state.update(image=image, masks=masks, sync=ViewerSync(masks, LABELS, masks.shape))
-image, masks, sync = st.session_state.image, st.session_state.masks, st.session_state.sync
+doc = document(os.environ["MEDLENS_VIEWER_FILE"], LABELS)
+image, masks, sync = doc["image"], doc["masks"], doc["sync"]
 
 
 @st.fragment
@@ -33,11 +32,12 @@ def viewer() -> None:
                            height=600, frame=image.n_frames // 2)
     frame, label = int(value.get("frame", image.n_frames // 2)), str(value.get("label", LABELS[0]))
     cols = st.columns(3)
-    cols[0].download_button("PNG", lambda: mask_png_bytes(masks.get(label, frame)), "mask.png", "image/png")
-    cols[1].download_button("NIfTI", lambda: mask_nifti_bytes(masks.data[label]), "mask.nii.gz", "application/gzip")
+    cols[0].download_button("PNG", lambda: mask_png_bytes(masks.get(label, frame)), "mask.png", "image/png", on_click="ignore")
+    cols[1].download_button("NIfTI", lambda: mask_nifti_bytes(masks.data[label]), "mask.nii.gz", "application/gzip",
+                            on_click="ignore")
     if image.datasets:
         cols[2].download_button("DICOM SEG", lambda: seg_bytes(masks.data[label], list(image.datasets), label=label),
-                                "mask_seg.dcm", "application/dicom")
+                                "mask_seg.dcm", "application/dicom", on_click="ignore")
 
 
 viewer()

@@ -28,6 +28,7 @@ export interface SyncReply {
   failed: Record<string, string>;
   masks: MaskEntry[];
   promptsDone: string[];
+  echo: number | null; // the value number ("n") this reply answers
 }
 
 export interface ChunkInfo { frames: number[]; dtype: "int16" | "uint16" | "float32" | "rgb8" }

@@ -13,6 +13,7 @@ const TOOLS: [Tool, string, string][] = [
 ];
 const PREFETCH = 12;
 const MAX_ZOOM = 16;
+const ZOOM_LEVELS = [0.05, 0.1, 0.125, 0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16]; // + and - step through these
 const TOOLBAR_H = 40;
 const STATUS_H = 26;
 
@@ -61,6 +62,8 @@ export class Viewer {
   frameTimer: number | null = null;
   retryTimer: number | null = null;
   lastValueJson = "";
+  n = 0; // number of the latest value sent
+  echo: number | null = null; // the value number Python answered last
   strokes = 0; // shapes committed here (the bench waits for data-strokes-drawn)
 
   constructor(root: HTMLDivElement) {
@@ -143,6 +146,7 @@ export class Viewer {
   }
 
   applyReply(reply: SyncReply): void {
+    this.echo = reply.echo;
     if (reply.epoch !== this.epoch) {
       this.epoch = reply.epoch;
       this.maskSeq = 0;
@@ -182,15 +186,16 @@ export class Viewer {
   value(): Record<string, unknown> {
     return {
       epoch: this.epoch, maskSeq: this.maskSeq, edits: this.pending, prompts: this.prompts,
-      need: this.need(), frame: this.frame, label: this.label, req: this.req,
+      need: this.need(), frame: this.frame, label: this.label, req: this.req, n: this.n,
     };
   }
 
   pushValue(): void {
-    const value = this.value();
-    const json = JSON.stringify(value);
+    const json = JSON.stringify({ ...this.value(), n: 0 });
     if (json === this.lastValueJson) return;
     this.lastValueJson = json;
+    this.n++;
+    const value = this.value();
     for (const e of this.pending) this.sentIds.add(e.id);
     setValue(value);
     this.updateAttrs();
@@ -538,13 +543,15 @@ export class Viewer {
     const r = this.root, m = this.meta;
     r.setAttribute("data-slice", String(this.frame + 1));
     r.setAttribute("data-slices", String(m ? m.shape[0] : 0));
-    r.setAttribute("data-zoom", this.zoom.toFixed(4));
+    r.setAttribute("data-zoom", String(Math.round(this.zoom * 10000) / 10000));
+    r.setAttribute("data-view", JSON.stringify([this.zoom, this.panX, this.panY])); // exact: image x = (clientX - canvas left - panX) / zoom
     r.setAttribute("data-tool", this.tool);
     r.setAttribute("data-label", this.label);
     r.setAttribute("data-edits-sent", String(this.sentIds.size));
     r.setAttribute("data-edits-acked", String(this.ackedIds.size));
     r.setAttribute("data-edits-failed", String(this.failedIds.size));
     r.setAttribute("data-pending", String(this.pending.length));
+    r.setAttribute("data-synced", this.echo === this.n ? "1" : "0"); // Python has answered the latest value
     r.setAttribute("data-brush", String(this.brush));
     r.setAttribute("data-wl", `${this.wc},${this.ww}`);
     const s = m ? this.server.get(this.key(this.label, this.frame)) : undefined;
@@ -632,8 +639,8 @@ export class Viewer {
     else if (k === "l" || k === "L") this.setTool("length");
     else if (k === "a" || k === "A") this.setTool("area");
     else if (k === "c" || k === "C") this.toggleCine();
-    else if (k === "+" || k === "=") this.zoomTo(this.zoom * 1.25, ...this.cursorScreen());
-    else if (k === "-" || k === "_") this.zoomTo(this.zoom / 1.25, ...this.cursorScreen());
+    else if (k === "+" || k === "=") this.zoomTo(ZOOM_LEVELS.find((z) => z > this.zoom * 1.001) || MAX_ZOOM, ...this.cursorScreen());
+    else if (k === "-" || k === "_") this.zoomTo([...ZOOM_LEVELS].reverse().find((z) => z < this.zoom / 1.001) || 0.05, ...this.cursorScreen());
     else if (k === "0") this.fit();
     else if (k === "[") { this.brush = Math.max(1, this.brush - (this.brush > 10 ? 2 : 1)); this.invalidate(); }
     else if (k === "]") { this.brush = Math.min(512, this.brush + (this.brush >= 10 ? 2 : 1)); this.invalidate(); }
