@@ -44,7 +44,16 @@ class Workspace:
 
     def edit(self, label: str, frame: int, new: np.ndarray, description: str = "") -> Edit | None:
         """Replace a label's mask on a frame; saved at once. None when nothing changed."""
-        edit = self.masks.set(label, frame, new, description)
+        return self.set(label, frame, new, description)
+
+    def get(self, label: str, frame: int = 0) -> np.ndarray:
+        """The stored ``(H, W)`` mask (read only), as ``MaskSet.get``."""
+        return self.masks.get(label, frame)
+
+    def set(self, label: str, frame: int, new: np.ndarray, description: str = "", keep_noop: bool = False) -> Edit | None:
+        """``edit`` with ``MaskSet.set``'s ``keep_noop`` (the viewer records a stroke that changed
+        nothing, so that one undo is one stroke); what the viewer's edit ledger writes through."""
+        edit = self.masks.set(label, frame, new, description, keep_noop=keep_noop)
         if edit is not None:
             self.store.record_edit(self.image_id, edit, self.masks.get(label, frame))
         return edit

@@ -135,6 +135,17 @@ class EditLedger:
     def __init__(self, seen: dict[str, str] | None = None) -> None:
         self.seen: dict[str, str] = dict(seen or {})
 
+    @classmethod
+    def from_history(cls, edits: Iterable[Edit]) -> "EditLedger":
+        """A ledger that knows the stroke ids recorded in stored edits (their description is
+        ``"<op> <id>"``), so that strokes re-sent after a reload are not applied twice."""
+        seen = {}
+        for edit in edits:
+            parts = edit.description.split(" ")
+            if len(parts) == 2 and parts[0] in OPS and _ID.match(parts[1]):
+                seen[parts[1]] = ""
+        return cls(seen)
+
     def apply(self, masks: EditTarget, raw_edits: Iterable[Any]) -> Outcome:
         """Apply the edits not seen before, in order; acknowledge the ones seen before."""
         out = Outcome()

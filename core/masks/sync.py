@@ -21,6 +21,7 @@ import numpy as np
 
 from core.masks.edits import EditLedger, EditTarget
 from core.masks.encode import empty_sha, mask_sha, rle_encode
+from core.masks.history import History
 
 MAX_EDITS_PER_VALUE = 500
 
@@ -29,8 +30,11 @@ class ViewerSync:
     """State shared by the reruns of one viewer: mask versions, the edit ledger, prompts done."""
 
     def __init__(self, target: EditTarget, labels: list[str], shape: tuple[int, int, int],
-                 ledger: EditLedger | None = None) -> None:
+                 ledger: EditLedger | None = None, history: History | None = None) -> None:
+        """``history`` (the target's undo list), when given, is watched: a change the viewer did
+        not make (a model run, a page button, an import) sends every mask again."""
         self.target = target
+        self.history = history
         self.labels = list(labels)
         self.shape = tuple(int(s) for s in shape[:3])
         self.ledger = ledger or EditLedger()
@@ -40,6 +44,11 @@ class ViewerSync:
         self.prompts_done: set[str] = set()
         self.empty_sha = empty_sha(self.shape[1:])
         self.touch()
+        self._mark = self._history_mark()
+
+    def _history_mark(self) -> tuple | None:
+        h = self.history
+        return None if h is None else (len(h.edits), h.position, id(h.edits[-1]) if h.edits else None)
 
     def touch(self, label: str | None = None, frame: int | None = None) -> None:
         """Mark masks changed outside the viewer (a model run, an import, a page button) so that
@@ -66,9 +75,12 @@ class ViewerSync:
         same_epoch = value.get("epoch") == self.epoch
         client_seq = value.get("maskSeq") if same_epoch else 0
         client_seq = client_seq if isinstance(client_seq, int) and not isinstance(client_seq, bool) else 0
+        if self._history_mark() != self._mark:
+            self.touch()
         edits = value.get("edits")
         edits = edits[:MAX_EDITS_PER_VALUE] if isinstance(edits, list) else []
         outcome = self.ledger.apply(self.target, edits)
+        self._mark = self._history_mark()
         for label, frame in sorted(outcome.changed):
             self.touch(label, frame)
         changed = sorted(key for key, v in self.versions.items() if v > client_seq)

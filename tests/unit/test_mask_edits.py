@@ -163,3 +163,20 @@ def test_chunks_pick_the_smallest_exact_dtype():
     assert info["dtype"] == "float32" and np.frombuffer(data, np.float32).tolist() == [0.5, 1.0]
     assert pick_frames([5, 4, 6, 4, 99], 10, per_frame=100, budget=250) == [5, 4]
     assert pick_frames([3], 10, per_frame=1000, budget=10) == [3]
+
+
+def test_ledger_from_history_knows_stored_stroke_ids():
+    masks, ledger = _masks(), EditLedger()
+    ledger.apply(masks, [_brush("s1", [5, 5], 2)])
+    again = EditLedger.from_history(masks.history.edits)
+    assert again.apply(masks, [_brush("s1", [5, 5], 2)]).acked == ["s1"]
+    assert len(masks.history.edits) == 1
+
+
+def test_sync_notices_changes_made_outside_the_viewer_through_the_history():
+    masks = _masks()
+    sync = ViewerSync(masks, masks.labels, masks.shape, history=masks.history)
+    seq = sync.handle(None)["seq"]
+    masks.set("lesion", 1, np.ones((24, 30), bool))  # e.g. a model run, no touch()
+    reply = sync.handle({"epoch": sync.epoch, "maskSeq": seq})
+    assert ("lesion", 1) in [(m["label"], m["frame"]) for m in reply["masks"]]

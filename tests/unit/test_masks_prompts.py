@@ -9,7 +9,6 @@ import pytest
 from core.registry import Preprocessing
 from core.imaging import MedImage
 from core.labeling import LabelingStore, Workspace
-from core.masks.strokes import CanvasScale
 
 
 @pytest.fixture
@@ -51,9 +50,8 @@ def test_box_prompt_resegments_inside_the_box_only(ws, fake_model, monkeypatch):
     before[25:30, 0:20] = True  # inside the box: replaced by the model's answer
     ws.edit("lesion", 0, before, "brush")
     monkeypatch.setattr(service, "box_proba", lambda model, image, prep, box, **kw: _disc((60, 80), (30, 40), 8))
-    rect = {"type": "Rect", "originX": "left", "originY": "top", "left": 0, "top": 40, "width": 120, "height": 40,
-            "strokeWidth": 0, "strokeUniform": True, "scaleX": 1, "scaleY": 1, "angle": 0}  # image box x 0..60, y 20..40
-    message = mask_editor._apply_canvas(ws, {"objects": [rect]}, "Box prompt", "lesion", 0, CanvasScale(2, 2), fake_model)
+    box = {"id": "b1", "kind": "box", "label": "lesion", "frame": 0, "box": [0, 20, 60, 40]}  # image x 0..60, y 20..40
+    message = mask_editor._apply_prompt(ws, box, fake_model)
     assert message is None
     after = ws.masks.get("lesion", 0)
     inside = np.zeros((60, 80), bool)
@@ -68,12 +66,11 @@ def test_positive_and_negative_clicks_refine_the_probability_map(ws, fake_model)
     from core.ui.segmentation import mask_editor
 
     ws.probs[("lesion", 0)] = np.full((60, 80), 0.2, np.float32)  # the model saw nothing
-    click = {"type": "Circle", "originX": "left", "originY": "center", "left": 40 - 5, "top": 30, "radius": 4,
-             "strokeWidth": 2, "scaleX": 1, "scaleY": 1, "angle": 0}  # centre (x 40, y 30)
-    mask_editor._apply_canvas(ws, {"objects": [click]}, "Click +", "lesion", 0, CanvasScale(1, 1), fake_model)
+    click = {"id": "c1", "kind": "click", "label": "lesion", "frame": 0, "point": [40.5, 30.5], "positive": True}
+    mask_editor._apply_prompt(ws, click, fake_model)
     grown = ws.masks.get("lesion", 0).copy()
     assert grown[30, 40] and 20 < grown.sum() < 60 * 80 / 2  # a region around the click, not everything
-    mask_editor._apply_canvas(ws, {"objects": [click]}, "Click −", "lesion", 0, CanvasScale(1, 1), fake_model)
+    mask_editor._apply_prompt(ws, {**click, "id": "c2", "positive": False}, fake_model)
     assert not ws.masks.get("lesion", 0)[30, 40]
     assert len(ws.clicks[("lesion", 0)]) == 2 and ws.masks.history.position == 2
 
@@ -83,8 +80,7 @@ def test_prompts_without_a_model_ask_for_one(ws, monkeypatch):
     from core.ui.segmentation import mask_editor
 
     monkeypatch.setattr(service, "list_models", lambda task=None: [])
-    click = {"type": "Circle", "originX": "center", "originY": "center", "left": 10, "top": 10, "radius": 3,
-             "strokeWidth": 0, "scaleX": 1, "scaleY": 1, "angle": 0}
-    message = mask_editor._apply_canvas(ws, {"objects": [click]}, "Click +", "lesion", 0, CanvasScale(1, 1), None)
+    click = {"id": "c1", "kind": "click", "label": "lesion", "frame": 0, "point": [10, 10], "positive": True}
+    message = mask_editor._apply_prompt(ws, click, None)
     assert "need a segmentation model" in message
     assert not ws.masks.history.can_undo

@@ -60,9 +60,10 @@ def activate(ws: Workspace, frame: int = 0) -> Workspace:
     st.session_state[WS] = ws
     st.session_state[K + "session_id"] = ws.session.id
     frame = int(np.clip(frame, 0, ws.masks.shape[0] - 1))
-    st.session_state[K + "frame"] = frame
+    st.session_state[K + "frame"] = st.session_state[K + "goto_frame"] = frame  # the viewer opens there
     if st.session_state.get(K + "label") not in ws.labels:
         st.session_state[K + "label"] = ws.session.current_label if ws.session.current_label in ws.labels else ws.labels[0]
+    st.session_state[K + "goto_label"] = st.session_state[K + "label"]
     st.session_state.pop(K + "visible", None)
     _set_position(ws, current_image=ws.image_id, current_frame=frame)
     return ws
@@ -215,48 +216,53 @@ def import_panel(ws: Workspace) -> None:
 
 
 def export_panel(ws: Workspace) -> None:
-    """Downloads: the zip of everything (this image or the whole session), and single files."""
+    """Downloads: the zip of everything (this image or the whole session), and single files.
 
-    label = st.session_state.get(K + "label", ws.labels[0])
-    frame = int(st.session_state.get(K + "frame", 0))
+    Every file is built when its button is clicked, from the masks as stored at that moment
+    (``data=callable``), so a download always equals the screen, however recent the last edit;
+    the label and slice are the ones the viewer shows at the click (``K + "view"``, kept current
+    by the editor fragment).
+    """
+    view = st.session_state.setdefault(K + "view", {})
+    view.setdefault("label", st.session_state.get(K + "label", ws.labels[0]))
+    view.setdefault("frame", int(st.session_state.get(K + "frame", 0)))
+
+    def label() -> str:
+        return view["label"] if view.get("label") in ws.labels else ws.labels[0]
+
     name = safe_name(ws.record.name)
     session_info = {"id": ws.session.id, "name": ws.session.name, "annotator": ws.session.annotator}
     c1, c2 = st.columns(2)
     scope = c1.radio("Export", ["This image", "Whole session"], horizontal=True, key=K + "export_scope")
     bundle_deid = deidentify_option(ws.image.datasets, K + "zip_deid", c1) if ws.image.datasets else False
-    if c2.button("Prepare zip", key=K + "prepare_zip", icon=":material/folder_zip:",
-                 help="PNG per label, NIfTI label map, DICOM SEG (DICOM sources), COCO JSON, manifest.json"):
-        with user_errors(), st.spinner("Building the zip…"):
-            if scope == "This image":
-                items = [ExportItem(ws.record.name, ws.image, ws.masks.data, ws.store.get_image_record(ws.image_id).status)]
-            else:
-                items = list(session_items(ws.store, ws.session.id))
-            data = build_bundle(items, ws.labels, ws.session.colours, session_info, deidentify=bundle_deid)
-            st.session_state[K + "zip"] = (data, f"{name if scope == 'This image' else safe_name(ws.session.name)}_masks.zip")
-    if K + "zip" in st.session_state:
-        data, filename = st.session_state[K + "zip"]
-        st.download_button(f"Download {filename}", data, filename, "application/zip", key=K + "download_zip",
-                           icon=":material/download:")
+
+    def zip_bytes() -> bytes:
+        if scope == "This image":
+            items = [ExportItem(ws.record.name, ws.image, ws.masks.data, ws.store.get_image_record(ws.image_id).status)]
+        else:
+            items = list(session_items(ws.store, ws.session.id))
+        return build_bundle(items, ws.labels, ws.session.colours, session_info, deidentify=bundle_deid)
+
+    filename = f"{name if scope == 'This image' else safe_name(ws.session.name)}_masks.zip"
+    c2.download_button("Download zip", zip_bytes, filename, "application/zip", key=K + "download_zip",
+                       icon=":material/folder_zip:", on_click="ignore",
+                       help="PNG per label, NIfTI label map, DICOM SEG (DICOM sources), COCO JSON, manifest.json")
     with st.expander("Single files"):
         cols = st.columns(4)
-        cols[0].download_button(f"PNG ({label})", mask_png_bytes(ws.masks.get(label, frame)),
-                                f"{name}_{safe_name(label)}.png", "image/png", key=K + "dl_png")
-        cols[1].download_button("NIfTI label map", label_map_nifti_bytes(ws.masks.data, ws.labels, ws.image),
-                                f"{name}_labels.nii.gz", "application/gzip", key=K + "dl_nifti")
+        cols[0].download_button("PNG (label shown)", lambda: mask_png_bytes(ws.masks.get(label(), int(view["frame"]))),
+                                f"{name}_mask.png", "image/png", key=K + "dl_png", on_click="ignore")
+        cols[1].download_button("NIfTI label map", lambda: label_map_nifti_bytes(ws.masks.data, ws.labels, ws.image),
+                                f"{name}_labels.nii.gz", "application/gzip", key=K + "dl_nifti", on_click="ignore")
         encoding = cols[2].radio("COCO as", ["rle", "polygon"], horizontal=True, key=K + "coco_enc")
-        cols[2].download_button("COCO JSON", coco_bytes([(ws.record.name, ws.masks.data)], ws.labels, encoding),
-                                f"{name}_coco.json", "application/json", key=K + "dl_coco")
+        cols[2].download_button("COCO JSON", lambda: coco_bytes([(ws.record.name, ws.masks.data)], ws.labels, encoding),
+                                f"{name}_coco.json", "application/json", key=K + "dl_coco", on_click="ignore")
         if ws.image.datasets:
             deidentify = deidentify_option(ws.image.datasets, K + "seg_deid", cols[3])
-            if cols[3].button(f"DICOM SEG ({label})", key=K + "seg_btn"):
-                with user_errors(ValueError):
-                    st.session_state[K + "seg"] = (seg_bytes(ws.masks.data[label], list(ws.image.datasets),
-                                                             label=label, deidentify=deidentify), deidentify)
-            if K + "seg" in st.session_state:
-                data, was_deidentified = st.session_state[K + "seg"]
-                stem = "deidentified" if was_deidentified else name
-                cols[3].download_button("Download SEG", data, f"{stem}_{safe_name(label)}_seg.dcm",
-                                        "application/dicom", key=K + "dl_seg")
+            cols[3].download_button(
+                "DICOM SEG (label shown)",
+                lambda: seg_bytes(ws.masks.data[label()], list(ws.image.datasets), label=label(), deidentify=deidentify),
+                f"{'deidentified' if deidentify else name}_seg.dcm", "application/dicom", key=K + "dl_seg",
+                on_click="ignore")
         else:
             cols[3].caption("DICOM SEG needs a DICOM source image.")
 

@@ -1,16 +1,15 @@
-"""The mask editor: the image (with the masks as overlay) as the canvas background at a known
-scale, drawing tools that become exact mask edits, undo/redo, whole-mask operations, slices,
-and the measurements beside it. Runs as an ``st.fragment`` so a stroke reruns only this part.
+"""The mask editor: the viewer component (``core.ui.components.viewer``: slices, window/level,
+zoom/pan, brush/eraser/polygon, box and click prompts, per-stroke undo, all in the browser),
+whole-mask operations and the measurements beside it. Runs as an ``st.fragment`` so an edit
+reruns only this part.
 
-The canvas (``streamlit-drawable-canvas``) is an input surface only: after each stroke its
-objects are converted by ``core.masks.strokes`` and applied to the ``core.labeling.Workspace``
-(saved at once), then the canvas is cleared and redrawn with the new overlay.
+Strokes arrive as edits with ids (``core.masks.edits``) and are written through the
+``core.labeling.Workspace`` (saved at once) before the browser is told they are stored; box and
+click prompts run the model here (``core.segmentation.service``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import numpy as np
@@ -18,30 +17,18 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from core.errors import MedLensError
-from core.imaging import frame_to_uint8
 from core.labeling import Workspace
 from core.masks import measure as measure_mod
 from core.masks import ops
-from core.masks.overlay import compose, display_base, hex_to_rgb, to_jpeg
-from core.masks.strokes import CanvasScale, apply_shapes, boxes, click_points, objects_to_shapes
+from core.masks.edits import EditLedger
+from core.masks.sync import ViewerSync
 from core.segmentation import service
 from core.segmentation.prompts import Click
 from core.segmentation.severity import lung_summary
 from core.ui import freshness
+from core.ui.components.viewer import medlens_viewer
 from core.ui.errors import user_errors
-from core.ui.viewer import slice_slider
 
-TOOLS = {
-    "Brush": ("freedraw", "add"),
-    "Eraser": ("freedraw", "subtract"),
-    "Polygon add": ("polygon", "add"),
-    "Polygon subtract": ("polygon", "subtract"),
-    "Rectangle add": ("rect", "add"),
-    "Box prompt": ("rect", "box"),
-    "Click +": ("point", "click+"),
-    "Click −": ("point", "click-"),
-}
-CANVAS_MAX = 540
 K = "seg."  # session_state prefix of this page
 
 
@@ -51,26 +38,6 @@ def _rerun() -> None:
         st.rerun(scope="fragment")
     except StreamlitAPIException:
         st.rerun()
-
-
-def _rgba(colour: str, alpha: float) -> str:
-    r, g, b = hex_to_rgb(colour)
-    return f"rgba({r}, {g}, {b}, {alpha})"
-
-
-def _cached(key: tuple, make: Any) -> Any:
-    """A small per-browser-session cache for display arrays (frames, resized bases)."""
-    cache = st.session_state.setdefault(K + "display_cache", {})
-    if key not in cache:
-        if len(cache) > 16:
-            cache.clear()
-        cache[key] = make()
-    return cache[key]
-
-
-def _frame_uint8(ws: Workspace, frame: int) -> np.ndarray:
-    """Windowed uint8 frame, cached per image and frame."""
-    return _cached(("frame", ws.image_id, frame), lambda: frame_to_uint8(ws.image, frame))
 
 
 def _segment_into(ws: Workspace, model: str, frames: list[int], fallback_label: str) -> str:
@@ -108,30 +75,34 @@ def _probability(ws: Workspace, label: str, frame: int, model: str) -> np.ndarra
     return ws.probs[key]
 
 
-def _apply_canvas(ws: Workspace, json_data: dict[str, Any], tool: str, label: str, frame: int,
-                  scale: CanvasScale, model: str | None) -> str | None:
-    """Turn the canvas objects into an edit; returns a message for the user, if any."""
-    action = TOOLS[tool][1]
-    hw = ws.masks.shape[1:]
-    current = ws.masks.get(label, frame)
-    if action in ("add", "subtract"):
-        shapes = objects_to_shapes(json_data, scale)
-        ws.edit(label, frame, apply_shapes(current, shapes, action), f"{tool.lower()}")
-        return None
+def _apply_prompt(ws: Workspace, prompt: dict[str, Any], model: str | None) -> str | None:
+    """Run the model on a box or click prompt from the viewer; returns a message, if any."""
+    try:  # the browser's value is untrusted input
+        label, frame = str(prompt.get("label", "")), int(prompt.get("frame", 0))
+        box = [float(v) for v in prompt["box"]] if prompt.get("kind") == "box" else None
+        point = [float(v) for v in prompt["point"]] if prompt.get("kind") == "click" else None
+    except (KeyError, TypeError, ValueError):
+        return "That prompt could not be read."
+    if label not in ws.labels or not 0 <= frame < ws.masks.shape[0]:
+        return "That prompt points outside this image."
     model = service.model_for_label(label) or model  # a prompt on "opacity" uses the opacity model when there is one
     if model is None:
         return "Prompts need a segmentation model: pick one above."
+    hw = ws.masks.shape[1:]
+    current = ws.masks.get(label, frame)
     image = ws.image.frame(frame)
     # interactive prompts: the user's box or clicks say where, so the enclosing structure is not run
-    if action == "box":
-        for box in boxes(json_data, scale):
-            found = service.segment(model, image, box=box, outside=current, within=False)
-            ws.edit(label, frame, found.mask, "box prompt")
-            current = ws.masks.get(label, frame)
+    if box is not None and len(box) == 4 and all(np.isfinite(box)):
+        found = service.segment(model, image, box=tuple(box), outside=current, within=False)
+        ws.edit(label, frame, found.mask, "box prompt")
         return None
+    if point is None or len(point) != 2 or not all(np.isfinite(point)):
+        return "That prompt could not be read."
+    col, row = int(np.floor(point[0])), int(np.floor(point[1]))
+    if not (0 <= row < hw[0] and 0 <= col < hw[1]):
+        return "That click is outside the image."
     clicks = ws.clicks.setdefault((label, frame), [])
-    for row, col in click_points(json_data, scale, hw):
-        clicks.append(Click(row, col, action == "click+"))
+    clicks.append(Click(row, col, bool(prompt.get("positive", True))))
     found = service.segment(model, image, clicks=clicks, prob=_probability(ws, label, frame, model), within=False)
     ws.edit(label, frame, found.mask, f"{len(clicks)} click(s)")
     return None
@@ -192,22 +163,21 @@ def _measurements(ws: Workspace, frame: int) -> None:
         st.markdown(" · ".join(parts))
 
 
-def _slices(ws: Workspace, label: str, model: str | None) -> int:
-    """Slice slider (volumes and cine) with copy-to-next and run-on-all; returns the frame."""
+def _volume_buttons(ws: Workspace, label: str, frame: int, model: str | None) -> None:
+    """Copy-to-next and run-on-all for volumes and cine (the viewer itself scrolls slices)."""
     frames = ws.masks.shape[0]
     if frames == 1:
-        return 0
-    frame = slice_slider("Slice", frames, K + "frame", K + "slice")
+        return
     c1, c2 = st.columns(2)
     if c1.button("Copy mask to next slice", key=K + "copy_next", disabled=frame >= frames - 1):
         ws.edit(label, frame + 1, ws.masks.get(label, frame).copy(), f"copy from slice {frame + 1}")
-        st.session_state[K + "next_frame"] = frame + 1
+        st.session_state[K + "goto_frame"] = st.session_state[K + "frame"] = frame + 1  # the viewer is sent there
         _rerun()
     if c2.button("Run model on all slices", key=K + "run_all", disabled=model is None,
                  help=None if model else "Pick a segmentation model first"):
-        st.session_state[K + "pending_label"] = _segment_into(ws, model, list(range(frames)), label)
+        st.session_state[K + "goto_label"] = st.session_state[K + "label"] = _segment_into(
+            ws, model, list(range(frames)), label)
         _rerun()
-    return frame
 
 
 def model_picker(ws: Workspace) -> str | None:
@@ -235,84 +205,74 @@ def model_picker(ws: Workspace) -> str | None:
                 written = _segment_into(ws, model, [frame], label_now)
                 share = ws.masks.get(written, frame).mean() * 100
                 status.update(label=f"{model}: {written} covers {share:.1f} % of the image", state="complete")
-            st.session_state[K + "label"] = written
+            st.session_state[K + "label"] = st.session_state[K + "goto_label"] = written  # the viewer shows it
     return model
+
+
+def viewer_sync(ws: Workspace) -> ViewerSync:
+    """The viewer protocol state of this workspace (one per image in this browser session); its
+    ledger starts from the stroke ids already stored, so strokes re-sent after a reload are kept
+    once."""
+    syncs = st.session_state.setdefault(K + "viewer_sync", {})
+    key = (ws.session.id, ws.image_id)
+    sync = syncs.get(key)
+    if sync is None or sync.target is not ws:
+        syncs.clear()
+        sync = syncs[key] = ViewerSync(ws, ws.labels, ws.masks.shape, EditLedger.from_history(ws.masks.history.edits),
+                                       history=ws.masks.history)
+    sync.labels = list(ws.labels)
+    return sync
 
 
 @st.fragment
 def mask_editor(ws: Workspace, model: str | None) -> None:
-    """The editor fragment: tools, canvas, measurements."""
-    from streamlit_drawable_canvas import st_canvas  # components-v2: only inside a running page
-
-    if K + "next_frame" in st.session_state:
-        st.session_state[K + "frame"] = st.session_state.pop(K + "next_frame")
-    if K + "pending_label" in st.session_state:  # show the label a model just wrote
-        st.session_state[K + "label"] = st.session_state.pop(K + "pending_label")
+    """The editor fragment: the viewer component (slices, W/L, zoom, drawing; edits stored as
+    they arrive), whole-mask operations, measurements. A stroke reruns only this fragment."""
+    if K + "pending_label" in st.session_state:  # a model run wrote this label: show it
+        st.session_state[K + "goto_label"] = st.session_state[K + "label"] = st.session_state.pop(K + "pending_label")
     labels = ws.labels
+    if st.session_state.get(K + "goto_label") not in labels:
+        current = st.session_state.get(K + "label")
+        st.session_state[K + "goto_label"] = current if current in labels else labels[0]
+    sync = viewer_sync(ws)
     left, right = st.columns([3, 2], gap="medium")
-    with right:
-        label = st.radio("Label being edited", labels, key=K + "label", horizontal=True)
-        tool = st.radio("Tool", list(TOOLS), key=K + "tool", horizontal=True)
-        brush = st.slider("Brush size (image pixels)", 1, 100, 12, key=K + "brush",
-                          disabled=TOOLS[tool][0] != "freedraw")
-        opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.4, 0.05, key=K + "opacity")
-        outline_only = st.checkbox("Outline only", key=K + "outline")
-        visible = st.multiselect("Labels shown", labels, default=labels, key=K + "visible")
     with left:
-        frame = _slices(ws, label, model)
+        value = medlens_viewer(
+            ws.image, sync, key=f"{K}viewer.{ws.session.id}.{ws.image_id}", doc_key=f"s{ws.session.id}-i{ws.image_id}",
+            labels=labels, colours=[ws.session.colour(lbl) for lbl in labels], label=st.session_state[K + "goto_label"],
+            frame=int(st.session_state.get(K + "goto_frame", st.session_state.get(K + "frame", 0))), height=560)
+        # What the viewer shows, as it last reported it; a page action since (a model run, copy to the
+        # next slice) has already set K + "frame" / K + "label" and asked the viewer to follow.
+        fresh = value.get("n") != st.session_state.get(K + "value_n")
+        st.session_state[K + "value_n"] = value.get("n")
+        reported = value.get("frame") if fresh and isinstance(value.get("frame"), int) else st.session_state.get(K + "frame", 0)
+        frame = int(np.clip(int(reported), 0, ws.masks.shape[0] - 1))
+        label = value.get("label") if fresh and value.get("label") in labels else st.session_state.get(K + "label")
+        label = label if label in labels else st.session_state[K + "goto_label"]
+        st.session_state[K + "frame"], st.session_state[K + "label"] = frame, label
+        view = st.session_state.setdefault(K + "view", {})
+        view.update(frame=frame, label=label)  # read by the export buttons at the moment of the click
         if (ws.session.current_frame, ws.session.current_label) != (frame, label):  # resume point
             ws.session = ws.store.update_session(ws.session.id, current_frame=frame, current_label=label)
-        hw = ws.masks.shape[1:]
-        scale = CanvasScale.fit(hw, CANVAS_MAX, CANVAS_MAX)
-        width, height = scale.canvas_size(hw)
-        shown = [lbl for lbl in labels if lbl in visible]
-        gray = _frame_uint8(ws, frame)
-        base = _cached(("base", ws.image_id, frame, width, height), lambda: display_base(gray, (width, height)))
-        background = to_jpeg(compose(gray, [ws.masks.get(lbl, frame) for lbl in shown],
-                                     [ws.session.colour(lbl) for lbl in shown], opacity, outline_only,
-                                     (width, height), base=base))
-        mode, action = TOOLS[tool]
-        colour = ws.session.colour(label)
-        stroke = {"add": _rgba(colour, 0.7), "subtract": "rgba(255, 255, 255, 0.7)", "box": _rgba(colour, 1.0),
-                  "click+": "#00e676", "click-": "#ff1744"}[action]
-        rev_key = (ws.image_id, frame)
-        revs = st.session_state.setdefault(K + "canvas_rev", {})
-        rev = revs.get(rev_key, 0)
-        result = st_canvas(
-            fill_color=_rgba(colour, 0.35) if action in ("add", "subtract") else "rgba(0, 0, 0, 0)",
-            stroke_width=max(1, round(brush * scale.mean)) if mode == "freedraw" else (2 if mode == "point" else 1),
-            stroke_color=stroke,
-            background_image=background,
-            background_image_fit="stretch",
-            update_streamlit=True,
-            width=width,
-            height=height,
-            drawing_mode=mode,
-            point_display_radius=4,
-            initial_drawing={"objects": [], "medlens_rev": rev},
-            key=f"{K}canvas.{ws.image_id}.{frame}",
-        )
-        st.caption(f"{ws.record.name} · {hw[1]}×{hw[0]} px shown at {scale.sx:.3f}× · "
-                   f"{len(ws.masks.history.edits[: ws.masks.history.position])} edit(s) applied · saved",
-                   help="Each stroke or shape becomes one edit of the label being edited, saved at once. The "
-                        "canvas's own small toolbar only affects a shape while it is drawn: use Undo edit / "
-                        "Redo edit below. Polygons: click the vertices, then the first one again to close.")
-        objects = (result.json_data or {}).get("objects") or []
-        if objects:
-            signature = hashlib.md5(json.dumps(objects, sort_keys=True, default=str).encode()).hexdigest()
-            seen = st.session_state.setdefault(K + "seen_strokes", set())
-            if signature not in seen:
-                seen.add(signature)
-                try:
-                    message = _apply_canvas(ws, result.json_data, tool, label, frame, scale, model)
-                except MedLensError as exc:
-                    message = str(exc)
-                revs[rev_key] = rev + 1
-                if message:
-                    st.session_state[K + "canvas_message"] = message
-                _rerun()
+        for prompt in sync.new_prompts(value):
+            try:
+                message = _apply_prompt(ws, prompt, model)
+            except MedLensError as exc:
+                message = str(exc)
+            sync.prompt_done(prompt["id"])
+            if message:
+                st.session_state[K + "canvas_message"] = message
+            _rerun()
         if st.session_state.get(K + "canvas_message"):
             st.warning(st.session_state.pop(K + "canvas_message"))
+        hw = ws.masks.shape[1:]
+        st.caption(f"{ws.record.name} · {hw[1]}×{hw[0]} px · "
+                   f"{len(ws.masks.history.edits[: ws.masks.history.position])} edit(s) applied",
+                   help="Wheel or arrow keys: slices · right-drag: window/level · Ctrl+wheel or + / −: zoom · 0: fit · "
+                        "middle-drag: pan · B brush, E eraser, P polygon, X box prompt, K click prompt (Shift: "
+                        "negative), L length, A area · [ ] brush size · Ctrl+Z / Ctrl+Shift+Z undo / redo. "
+                        "Each stroke is stored as it arrives; the status line says when all are saved.")
+        _volume_buttons(ws, label, frame, model)
         _toolbar(ws, label, frame)
     with right:
         _measurements(ws, frame)

@@ -90,9 +90,19 @@ export class Viewer {
   render(args: Args): void {
     const meta = args.meta as Meta | undefined;
     if (!meta) return;
-    const first = !this.meta || this.meta.key !== meta.key;
+    const before = this.meta;
+    const first = !before || before.key !== meta.key;
     this.meta = meta;
     if (first) this.start(meta);
+    else {
+      // Python may ask to show another label or frame (e.g. the label a model run just wrote)
+      if (meta.label !== before.label && meta.labels.some((l) => l.name === meta.label)) this.setLabel(meta.label);
+      if (meta.frame !== before.frame) this.setFrame(meta.frame);
+      if (meta.labels.length !== before.labels.length) {
+        this.labelSelect.replaceChildren(...meta.labels.map((l) => new Option(l.name, l.name, false, l.name === this.label)));
+        this.maskDirty = true;
+      }
+    }
     const info = args.chunk_info as ChunkInfo | null;
     const bytes = args.chunk as Uint8Array | null;
     if (info && bytes) this.addChunk(info, bytes);
@@ -375,6 +385,14 @@ export class Viewer {
     this.frameTimer = window.setTimeout(() => this.pushValue(), 400); // Python learns the frame shown
   }
 
+  setLabel(label: string): void {
+    this.label = label;
+    this.labelSelect.value = label;
+    this.maskDirty = true;
+    this.pushValue();
+    this.invalidate();
+  }
+
   setTool(t: Tool): void {
     this.tool = t; this.poly = [];
     this.toolbar.querySelectorAll("button[data-tool]").forEach((b) => {
@@ -590,7 +608,7 @@ export class Viewer {
     button("Cine", "Play frames (C)", () => this.toggleCine());
     this.labelSelect.style.cssText = "background:#161b22;color:#e6edf3;border:1px solid #30363d;border-radius:4px;padding:3px";
     this.labelSelect.title = "Label being edited";
-    this.labelSelect.addEventListener("change", () => { this.label = this.labelSelect.value; this.maskDirty = true; this.pushValue(); this.invalidate(); });
+    this.labelSelect.addEventListener("change", () => this.setLabel(this.labelSelect.value));
     this.toolbar.append(this.labelSelect);
     this.setTool(this.tool);
   }
