@@ -15,7 +15,7 @@ from PIL import Image
 
 from core.paths import shared_data_dir
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.viewer_driver import ViewerDriver, reference_stroke, sha, viewer_app
+from tests.e2e.viewer_driver import ViewerDriver, reference_stroke, viewer_app
 
 CR = "dicom/xray/RG1_J2KI.dcm"
 HW = (1955, 1841)  # rows, columns ("1955x1841" in the data README is rows x columns)
@@ -56,13 +56,7 @@ def _exports_equal(page, expected: np.ndarray) -> None:
 
 
 def _check(viewer: ViewerDriver, page, expected: np.ndarray, exports: bool = True) -> None:
-    viewer.wait_saved()
-    try:
-        viewer.wait(f"el.dataset.maskSha === '{sha(expected)}' && el.dataset.screenSha === '{sha(expected)}'", 30_000)
-    except Exception:
-        shown = {name: viewer.attr(name) for name in ("data-mask-sha", "data-screen-sha", "data-edits-sent",
-                                                       "data-edits-acked", "data-zoom", "data-view")}
-        raise AssertionError(f"expected mask {sha(expected)} ({int(expected.sum())} px); viewer shows {shown}") from None
+    viewer.expect_mask(expected)
     if exports:
         _exports_equal(page, expected)
 

@@ -110,15 +110,30 @@ class ViewerDriver:
         self.wait("el.dataset.pending === '0' && el.dataset.editsAcked === el.dataset.editsSent"
                   " && el.dataset.synced === '1'", timeout_ms)
 
+    def expect_mask(self, expected: np.ndarray, timeout_ms: int = 60_000) -> None:
+        """Wait until Python has stored every edit and both the stored mask (``data-mask-sha``) and
+        the one on the screen (``data-screen-sha``) equal ``expected``; fail with what is shown."""
+        want = sha(expected)
+        try:
+            self.wait_saved(timeout_ms)
+            self.wait(f"el.dataset.maskSha === '{want}' && el.dataset.screenSha === '{want}'", timeout_ms)
+        except Exception:
+            shown = {n: self.attr(n) for n in ("data-mask-sha", "data-screen-sha", "data-edits-sent", "data-edits-acked",
+                                               "data-pending", "data-synced", "data-label", "data-view")}
+            raise AssertionError(f"expected mask {want} ({int(expected.sum())} px); the viewer shows {shown}") from None
+
     def canvas_origin(self) -> tuple[float, float]:
-        """Page coordinates of the canvas's top-left corner."""
+        """Page (viewport) coordinates of the canvas's top-left corner; the viewer is scrolled into
+        view first when it is not wholly visible (mouse events only reach what is on screen)."""
         return tuple(self.page.evaluate(f"""() => {{
-            const el = ({_FIND})(), c = el.querySelector('canvas'), r = c.getBoundingClientRect();
+            const el = ({_FIND})(), c = el.querySelector('canvas');
+            const frame = el.ownerDocument === document ? null
+              : [...document.querySelectorAll('iframe')].find(f => f.contentDocument === el.ownerDocument);
+            const outer = frame || el, box = outer.getBoundingClientRect();
+            if (box.top < 0 || box.bottom > window.innerHeight) outer.scrollIntoView({{block: 'center'}});
+            const r = c.getBoundingClientRect();
             let x = r.left, y = r.top;
-            if (el.ownerDocument !== document) {{
-              const f = [...document.querySelectorAll('iframe')].find(f => f.contentDocument === el.ownerDocument);
-              const fr = f.getBoundingClientRect(); x += fr.left + f.clientLeft; y += fr.top + f.clientTop;
-            }}
+            if (frame) {{ const fr = frame.getBoundingClientRect(); x += fr.left + frame.clientLeft; y += fr.top + frame.clientTop; }}
             return [x, y];
         }}"""))
 
@@ -133,6 +148,14 @@ class ViewerDriver:
         ox, oy = self.canvas_origin()
         zoom, pan_x, pan_y = self.view()
         return q((page_x - ox - pan_x) / zoom), q((page_y - oy - pan_y) / zoom)
+
+    def select_label(self, name: str) -> None:
+        """Pick the label being edited in the viewer's own label menu."""
+        self.page.evaluate(f"""(name) => {{
+            const sel = ({_FIND})().querySelector('select');
+            sel.value = name; sel.dispatchEvent(new Event('change'));
+        }}""", name)
+        self.wait(f"el.dataset.label === {json.dumps(name)}")
 
     def focus(self) -> None:
         ox, oy = self.canvas_origin()
