@@ -60,6 +60,8 @@ def write_markdown(results: dict[str, dict]) -> None:
             f"| {name} | {_format(row.get('ratio'))} | {row.get('ratio_meaning', '')} | {details} | "
             f"{env.get('date', '')} | {env.get('machine', '')}; GPU {env.get('gpu', '')}; torch {env.get('torch', '')} |"
         )
+    for section in sorted((HERE / "sections").glob("*.md")):  # detailed tables some benchmarks write
+        lines += ["", section.read_text().rstrip()]
     RESULTS_MD.write_text("\n".join(lines) + "\n")
 
 

@@ -561,6 +561,7 @@ export class Viewer {
     const r = this.root, m = this.meta;
     r.setAttribute("data-slice", String(this.frame + 1));
     r.setAttribute("data-slices", String(m ? m.shape[0] : 0));
+    r.setAttribute("data-cached", String(this.frames.size)); // slices held in the browser
     r.setAttribute("data-zoom", String(Math.round(this.zoom * 10000) / 10000));
     r.setAttribute("data-view", JSON.stringify([this.zoom, this.panX, this.panY])); // exact: image x = (clientX - canvas left - panX) / zoom
     r.setAttribute("data-tool", this.tool);
@@ -689,7 +690,7 @@ export class Viewer {
       this.prompts.push({ id: newId(), kind: "click", label: this.label, frame: this.frame, point: [q(x), q(y)], positive: !e.shiftKey });
       this.pushValue(); this.invalidate(); return;
     }
-    this.canvas.setPointerCapture(e.pointerId);
+    try { this.canvas.setPointerCapture(e.pointerId); } catch { /* synthetic events have no capturable pointer */ }
     this.drag = { kind, ...base };
     if (kind === "brush" || kind === "eraser") this.strokeStart();
   }
