@@ -84,3 +84,18 @@ def test_prompts_without_a_model_ask_for_one(ws, monkeypatch):
     message = mask_editor._apply_prompt(ws, click, None)
     assert "need a segmentation model" in message
     assert not ws.masks.history.can_undo
+
+
+@pytest.mark.parametrize("prompt", [
+    {"id": "x", "kind": "box", "label": "lesion", "frame": 0, "box": ["a", 1, 2, 3]},
+    {"id": "x", "kind": "box", "label": "lesion", "frame": "zero", "box": [0, 0, 5, 5]},
+    {"id": "x", "kind": "click", "label": "lesion", "frame": 0, "point": [float("nan"), 3]},
+    {"id": "x", "kind": "click", "label": "lesion", "frame": 0},
+    {"id": "x", "kind": "click", "label": "nope", "frame": 0, "point": [1, 1]},
+])
+def test_malformed_prompts_from_the_browser_are_refused_plainly(ws, fake_model, prompt):
+    from core.ui.segmentation import mask_editor
+
+    message = mask_editor._apply_prompt(ws, prompt, fake_model)
+    assert isinstance(message, str) and "\n" not in message
+    assert not ws.masks.history.can_undo
