@@ -12,6 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
+from core.imaging.display import auto_window
+
 CHUNK_BYTES = 8 * 1024 * 1024  # one rerun's worth: 16 CT slices of 512x512 at 2 bytes
 
 
@@ -61,8 +63,6 @@ def nearest_first(frame: int, n_frames: int, radius: int = 12) -> list[int]:
 def describe(image) -> dict:
     """What the viewer needs to show ``image`` (a ``MedImage``) before any pixel arrives:
     shape, RGB or not, pixel spacing (mm per row, per column), modality, unit, default window."""
-    from core.imaging.display import auto_window
-
     frames, h, w = (int(s) for s in image.pixels.shape[:3])
     window = image.window or auto_window(image.pixels[frames // 2])
     spacing = [float(s) for s in image.spacing] if image.spacing else None
