@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from core.paths import shared_data_dir
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, wait_until_idle
 from tests.e2e.viewer_driver import ViewerDriver, reference_stroke, viewer_app
 
 CR = "dicom/xray/RG1_J2KI.dcm"
@@ -32,7 +32,7 @@ def cr_url(tmp_path_factory):
 
 
 def _download(page, name: str) -> bytes:
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    wait_until_idle(page)  # a click while the fragment reruns can hit a button about to be replaced
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name=name, exact=True).click()
     return open(info.value.path(), "rb").read()
@@ -61,53 +61,48 @@ def _check(viewer: ViewerDriver, page, expected: np.ndarray, exports: bool = Tru
         _exports_equal(page, expected)
 
 
-def test_edits_at_400_percent_equal_exports_and_survive_reload(browser, cr_url):
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    try:
-        page.goto(cr_url)
-        viewer = ViewerDriver(page)
-        viewer.wait_rendered()
-        assert viewer.attr("data-slices") == "1"
-        viewer.focus()
-        for _ in range(5):  # fit (~31%) -> 50 -> 100 -> 200 -> 300 -> 400%
-            viewer.key("+")
-        viewer.wait("el.dataset.zoom === '4'")
-        ox, oy = (round(v) for v in viewer.canvas_origin())
-        radius = BRUSH / 2
-        expected = np.zeros(HW, bool)
+def test_edits_at_400_percent_equal_exports_and_survive_reload(page, cr_url):
+    page.goto(cr_url)
+    viewer = ViewerDriver(page)
+    viewer.wait_rendered()
+    assert viewer.attr("data-slices") == "1"
+    viewer.focus()
+    for _ in range(5):  # fit (~31%) -> 50 -> 100 -> 200 -> 300 -> 400%
+        viewer.key("+")
+    viewer.wait("el.dataset.zoom === '4'")
+    ox, oy = (round(v) for v in viewer.canvas_origin())
+    radius = BRUSH / 2
+    expected = np.zeros(HW, bool)
 
-        stroke = viewer.drag([(ox + 500, oy + 200), (ox + 560, oy + 230), (ox + 640, oy + 240), (ox + 700, oy + 320)])
-        expected |= reference_stroke(stroke, radius, HW)
-        after_brush = expected.copy()
-        _check(viewer, page, expected)
-        page.screenshot(path=str(ARTIFACTS / "viewer-cr-400-brush.png"))
+    stroke = viewer.drag([(ox + 500, oy + 200), (ox + 560, oy + 230), (ox + 640, oy + 240), (ox + 700, oy + 320)])
+    expected |= reference_stroke(stroke, radius, HW)
+    after_brush = expected.copy()
+    _check(viewer, page, expected)
+    page.screenshot(path=str(ARTIFACTS / "viewer-cr-400-brush.png"))
 
-        viewer.key("e")
-        erase = viewer.drag([(ox + 540, oy + 180), (ox + 600, oy + 260)])
-        expected &= ~reference_stroke(erase, radius, HW)
-        after_erase = expected.copy()
-        assert after_erase.sum() < after_brush.sum()
-        _check(viewer, page, expected)
+    viewer.key("e")
+    erase = viewer.drag([(ox + 540, oy + 180), (ox + 600, oy + 260)])
+    expected &= ~reference_stroke(erase, radius, HW)
+    after_erase = expected.copy()
+    assert after_erase.sum() < after_brush.sum()
+    _check(viewer, page, expected)
 
-        viewer.key("Control+z")
-        _check(viewer, page, after_brush)
-        viewer.key("Control+Shift+z")
-        _check(viewer, page, after_erase)
+    viewer.key("Control+z")
+    _check(viewer, page, after_brush)
+    viewer.key("Control+Shift+z")
+    _check(viewer, page, after_erase)
 
-        viewer.key("b")
-        repeat_points = [(ox + 300, oy + 400), (ox + 380, oy + 420)]
-        repeat = viewer.drag(repeat_points)
-        with_repeat = after_erase | reference_stroke(repeat, radius, HW)
-        _check(viewer, page, with_repeat, exports=False)
-        viewer.key("Control+z")
-        _check(viewer, page, after_erase, exports=False)
-        assert viewer.drag(repeat_points) == repeat  # the same stroke again: a new edit, kept
-        _check(viewer, page, with_repeat)
-        assert viewer.attr("data-edits-failed") == "0"
+    viewer.key("b")
+    repeat_points = [(ox + 300, oy + 400), (ox + 380, oy + 420)]
+    repeat = viewer.drag(repeat_points)
+    with_repeat = after_erase | reference_stroke(repeat, radius, HW)
+    _check(viewer, page, with_repeat, exports=False)
+    viewer.key("Control+z")
+    _check(viewer, page, after_erase, exports=False)
+    assert viewer.drag(repeat_points) == repeat  # the same stroke again: a new edit, kept
+    _check(viewer, page, with_repeat)
+    assert viewer.attr("data-edits-failed") == "0"
 
-        page.reload()
-        viewer.wait_rendered()
-        _check(viewer, page, with_repeat)
-    finally:
-        context.close()
+    page.reload()
+    viewer.wait_rendered()
+    _check(viewer, page, with_repeat)
