@@ -40,13 +40,7 @@ fi
 # The database tests run on SQLite and on a throwaway PostgreSQL cluster (tests/postgres.py) made
 # with Debian's postgresql package; without it those tests skip with the reason (CI=true: they fail).
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi
-  if [ "$SUDO" != "none" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing Debian's postgresql for the database tests ..."
-    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql; } \
-      > /tmp/medlens-postgresql-install.log 2>&1 \
-      || echo "Installing postgresql failed (see /tmp/medlens-postgresql-install.log)."
-  fi
+  apt_install postgresql /tmp/medlens-postgresql-install.log
 fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "PostgreSQL tests will be skipped: Debian's postgresql is not installed and could not be (needs root or sudo and apt-get)"

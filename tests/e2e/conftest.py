@@ -9,6 +9,7 @@ from typing import Iterator
 
 import pytest
 
+from tests.conftest import SYSTEM_SKIP_TAG
 from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, REPO, instrument, next_frame, running_app, wait_until_idle
 
 ARTIFACTS = REPO / "test-artifacts"
@@ -16,7 +17,8 @@ __all__ = ["ARTIFACTS", "assert_no_exception", "next_frame", "wait_until_idle"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in tests/e2e is a browser test; skip them all with the reason when no browser."""
+    """Every test in tests/e2e is a browser test; skip them all with the reason when no browser
+    (a skip that fails the run when CI=true, see ``tests.conftest.skip_for_system``)."""
     reason = os.environ.get("MEDLENS_SKIP_E2E")
     if not reason and not Path(CHROMIUM).exists():
         reason = f"no Chromium at {CHROMIUM}"
@@ -25,7 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.slow)  # a server and a browser: seconds to minutes each
             if reason:
-                item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {reason}"))
+                item.add_marker(pytest.mark.skip(reason=f"{SYSTEM_SKIP_TAG} browser tests skipped: {reason}"))
 
 
 @pytest.fixture(scope="session")
