@@ -59,6 +59,7 @@ class LocalOrthanc:
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     uploaded: list[str] = field(default_factory=list)
+    users: dict[str, str] = field(default_factory=dict)  # basic-auth accounts; none = authentication off
 
     @property
     def url(self) -> str:
@@ -81,7 +82,8 @@ class LocalOrthanc:
             "IndexDirectory": str(self.folder / "storage"),
             "HttpPort": self.port,
             "RemoteAccessAllowed": False,
-            "AuthenticationEnabled": False,
+            "AuthenticationEnabled": bool(self.users),
+            "RegisteredUsers": dict(self.users),
             "DicomServerEnabled": False,
             "DicomPort": 0,
             "HttpTimeout": 60,
@@ -102,13 +104,16 @@ class LocalOrthanc:
             if self.process.poll() is not None:
                 raise RuntimeError(f"Orthanc exited ({self.process.returncode}): {self.log_tail()}")
             try:
-                if requests.get(f"{self.url}/system", timeout=2).ok:
+                if requests.get(f"{self.url}/system", timeout=2, auth=self._auth()).ok:
                     return self
             except requests.RequestException:
                 pass
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"Orthanc did not answer within {timeout:.0f} s")
+
+    def _auth(self) -> tuple[str, str] | None:
+        return next(iter(self.users.items())) if self.users else None
 
     def log_tail(self, n: int = 2000) -> str:
         return self.log_path.read_text(errors="replace")[-n:] if self.log_path and self.log_path.exists() else ""
@@ -117,7 +122,8 @@ class LocalOrthanc:
         """POST each file to ``/instances`` (Orthanc's REST API); returns the Orthanc instance ids."""
         ids = []
         for path in paths:
-            response = requests.post(f"{self.url}/instances", data=Path(path).read_bytes(), timeout=60)
+            response = requests.post(f"{self.url}/instances", data=Path(path).read_bytes(), timeout=60,
+                                     auth=self._auth())
             response.raise_for_status()
             ids.append(response.json()["ID"])
         self.uploaded.extend(ids)
@@ -125,7 +131,7 @@ class LocalOrthanc:
 
     def rest(self, path: str) -> object:
         """GET a REST resource as JSON (e.g. ``/studies``)."""
-        response = requests.get(f"{self.url}{path}", timeout=30)
+        response = requests.get(f"{self.url}{path}", timeout=30, auth=self._auth())
         response.raise_for_status()
         return response.json()
 
