@@ -53,9 +53,21 @@ class ByteBudget:
         return response
 
 
+class _Session(requests.Session):
+    """A session that sends QIDO wildcards as ``*``: dicomweb-client percent-encodes them as ``%2A``,
+    which Orthanc 1.10 matches literally (``*`` is allowed unescaped in a query, RFC 3986 sub-delims)."""
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        prepared = super().prepare_request(request)
+        if prepared.url and "?" in prepared.url:
+            base, _, query = prepared.url.partition("?")
+            prepared.url = f"{base}?{query.replace('%2A', '*')}"
+        return prepared
+
+
 def make_client(server: PacsServer, budget: ByteBudget | None = None) -> DICOMwebClient:
     """A DICOMweb client for ``server``; with ``budget``, every response is counted against it."""
-    session = requests.Session()
+    session = _Session()
     headers = {}
     if server.token:
         headers["Authorization"] = f"Bearer {server.token}"
