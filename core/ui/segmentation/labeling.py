@@ -22,6 +22,7 @@ from core.labeling import STATUSES, LabelingStore, Workspace, add_uploads, get_s
 from core.segmentation import service
 from core.ui.deid_option import deidentify_option
 from core.ui.errors import user_errors
+from core.ui.pacs_send import send_to_pacs
 from core.ui.state import get_working_image
 
 K = "seg."
@@ -257,6 +258,9 @@ def export_panel(ws: Workspace) -> None:
                 stem = "deidentified" if was_deidentified else name
                 cols[3].download_button("Download SEG", data, f"{stem}_{safe_name(label)}_seg.dcm",
                                         "application/dicom", key=K + "dl_seg")
+            send_to_pacs(lambda: [(f"{name}_{safe_name(label)}_seg.dcm",
+                                   seg_bytes(ws.masks.data[label], list(ws.image.datasets), label=label))],
+                         K + "send_seg", cols[3])
         else:
             cols[3].caption("DICOM SEG needs a DICOM source image.")
 
