@@ -24,6 +24,7 @@ def send_to_pacs(make_items: Callable[[], list[tuple[str, bytes]]], key: str, co
     server = server_picker(servers, key + "_server", where)
     if where.button("Send to PACS", key=key, icon=":material/cloud_upload:",
                     help=f"STOW-RS to {server.name}, into the source study, with its identifiers"):
+        where.caption("Sent with the study's identifiers, into its study (De-identify is for downloads).")
         with user_errors(ValueError, into=where), st.spinner(f"Sending to {server.name}…"):
             result = send_bytes(server, make_items())
             where.success(f"Sent {result.sent} object(s) to {server.name}"
