@@ -40,7 +40,8 @@ class StudyHit:
         date = f"{self.date[:4]}-{self.date[4:6]}-{self.date[6:]}" if len(self.date) == 8 else self.date or "no date"
         what = "/".join(self.modalities) or "?"
         desc = f" {self.description}" if self.description else ""
-        return f"{date} · {what}{desc} · {self.patient_id or 'no ID'} · {self.n_series or '?'} series"
+        accession = f" · accession {self.accession}" if self.accession else ""
+        return f"{date} · {what}{desc} · {self.patient_id or 'no ID'}{accession} · {self.n_series or '?'} series"
 
 
 @dataclass(frozen=True)

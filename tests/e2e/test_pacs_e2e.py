@@ -70,8 +70,10 @@ def test_open_from_pacs_segment_send_back(page, pacs_app: str, orthanc: LocalOrt
     _shot(page, "search")
     page.get_by_role("button", name="Open").click()
     wait_until_idle(page)
-    page.get_by_text(re.compile(r"DICOM CR · 1 x 440 x 440")).first.wait_for()
+    summary = page.get_by_text(re.compile(r"DICOM CR · 1 x 440 x 440")).first
+    summary.wait_for()
     assert_no_exception(page)
+    summary.scroll_into_view_if_needed()
     _shot(page, "opened")
 
     page.get_by_role("tab", name="Export").click()
