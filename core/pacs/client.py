@@ -17,6 +17,7 @@ from core.errors import InputError
 from core.pacs.config import PacsServer
 
 TIMEOUT = (5.0, 120.0)  # connect, read (seconds)
+ANSWER_LIMIT = 64 * 2**20  # search results and thumbnails: a server cannot make us hold more than this
 
 
 class ByteBudget:
@@ -66,15 +67,16 @@ class _Session(requests.Session):
 
 
 def make_client(server: PacsServer, budget: ByteBudget | None = None) -> DICOMwebClient:
-    """A DICOMweb client for ``server``; with ``budget``, every response is counted against it."""
+    """A DICOMweb client for ``server``; every response is counted against ``budget`` (default: 64 MB,
+    enough for any search answer or thumbnail; fetches pass their own, the upload limit)."""
+    budget = budget or ByteBudget(ANSWER_LIMIT, f"PACS {server.name}")
     session = _Session()
     headers = {}
     if server.token:
         headers["Authorization"] = f"Bearer {server.token}"
     elif server.username:
         session.auth = (server.username, server.password or "")
-    if budget is not None:
-        session.hooks["response"].append(budget.hook)
+    session.hooks["response"].append(budget.hook)
     client = DICOMwebClient(url=server.url, session=session, headers=headers or None, timeout=TIMEOUT)
     client.set_http_retry_params(retry=False)
     return client

@@ -73,10 +73,15 @@ def to_file_bytes(ds: Dataset) -> bytes:
     return buffer.getvalue()
 
 
+def _number(value: object) -> str:
+    """Digits only: the server's values never reach a file name as given (no ``../``)."""
+    digits = "".join(c for c in str(value or "") if c.isdigit())[:9]
+    return digits or "x"
+
+
 def _name(ds: Dataset, index: int) -> str:
-    series = str(ds.get("SeriesNumber", "") or "x")
-    number = str(ds.get("InstanceNumber", "") or index + 1)
-    return f"series{series}/instance{number:0>4}_{index:04d}.dcm"
+    """``seriesN/instanceNNNN_IIII.dcm`` from the series and instance numbers (digits only)."""
+    return f"series{_number(ds.get('SeriesNumber'))}/instance{_number(ds.get('InstanceNumber')):0>4}_{index:04d}.dcm"
 
 
 def fetch(server: PacsServer, study_uid: str, series_uid: str | None = None, instance_uid: str | None = None,

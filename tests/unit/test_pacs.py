@@ -241,3 +241,16 @@ def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture, monkeypatch: pyt
     assert code == 2 and err.strip() == "error: give --url or set MEDLENS_DICOMWEB_URL"
     code, _, err = _cli(capsys, "pacs", "fetch", "--url", "ftp://x", "--study", "1.2", "--out", "x")
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_fetched_file_names_are_digits_only() -> None:
+    from pydicom.dataset import Dataset
+
+    from core.pacs.fetch import _name
+    ds = Dataset()
+    ds.SeriesNumber, ds.InstanceNumber = "1", "2"
+    assert _name(ds, 0) == "series1/instance0002_0000.dcm"
+    hostile = Dataset()
+    hostile.add_new(0x00200011, "LO", "../../etc")  # a server is free to lie
+    hostile.add_new(0x00200013, "LO", "/root/x")
+    assert _name(hostile, 3) == "seriesx/instance000x_0003.dcm"
