@@ -24,7 +24,7 @@ HELP = "DICOMweb: search studies, fetch a study/series to a folder, send DICOM f
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     search = actions.add_parser("search", help="QIDO-RS study search -> {studies: [...]}")
-    fetch_p = actions.add_parser("fetch", help="WADO-RS: a study or series, as stored, into DIR -> {n, out}")
+    fetch_p = actions.add_parser("fetch", help="WADO-RS: a study, series or instance, as stored, into DIR -> {n, out}")
     send_p = actions.add_parser("send", help="STOW-RS: DICOM files or folders -> {sent, failed}")
     for sub in (search, fetch_p, send_p):
         sub.add_argument("--url", default=os.environ.get(ENV_URL), help=f"DICOMweb root URL (default ${ENV_URL})")
@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--limit", type=int, default=100)
     fetch_p.add_argument("--study", required=True, help="StudyInstanceUID")
     fetch_p.add_argument("--series", help="SeriesInstanceUID (default: every series of the study)")
+    fetch_p.add_argument("--instance", help="SOPInstanceUID: only this instance (needs --series)")
     fetch_p.add_argument("--out", required=True, help="output folder (created)")
     send_p.add_argument("files", nargs="+", metavar="FILE", help="DICOM files or folders of them")
 
@@ -61,7 +62,7 @@ def _search(server: PacsServer, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _fetch(server: PacsServer, args: argparse.Namespace) -> dict[str, Any]:
-    fetched = fetch(server, args.study, args.series)
+    fetched = fetch(server, args.study, args.series, instance_uid=args.instance)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name, data in fetched.entries:

@@ -21,6 +21,7 @@ from core.pacs import fetch, fetch_image, search_series, search_studies, send, s
 from core.pacs.config import PacsServer, configured_servers, server_for_url
 from core.pacs.client import make_client
 from core.pacs.orthanc import LocalOrthanc
+from core.pacs.search import search_instances
 from core.segmentation.service import segment
 from tests.pacs_server import CR_CHEST, CT_J2K, CT_SERIES, running_orthanc
 
@@ -230,6 +231,11 @@ def test_cli_search_fetch_send(pacs: PacsServer, tmp_path: Path, capsys: pytest.
                            "--series", _series(pacs, CT_STUDY, "CT"), "--out", str(tmp_path / "ct"))
     assert code == 0 and result["n"] == 3 and len(list((tmp_path / "ct").rglob("*.dcm"))) == 3
     np.testing.assert_array_equal(load(tmp_path / "ct").pixels.shape, (3, 512, 512))
+    one = search_instances(pacs, CT_STUDY, _series(pacs, CT_STUDY, "CT"))[1]
+    code, result, _ = _cli(capsys, "pacs", "fetch", "--url", pacs.url, "--study", CT_STUDY, "--series",
+                           _series(pacs, CT_STUDY, "CT"), "--instance", one, "--out", str(tmp_path / "one"))
+    assert code == 0 and result["n"] == 1
+    assert str(pydicom.dcmread(next((tmp_path / "one").rglob("*.dcm"))).SOPInstanceUID) == one
     (tmp_path / "junk.txt").write_text("not dicom")
     code, result, _ = _cli(capsys, "pacs", "send", str(tmp_path / "ct"), str(tmp_path / "junk.txt"), "--url", pacs.url)
     assert code == 0 and result["sent"] == 3 and len(result["failed"]) == 1 and "junk.txt" in result["failed"][0]["file"]
