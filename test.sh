@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what the tests need and run them: ./test.sh [pytest arguments...]
-# Exits with pytest's status. Browser tests need Debian's Chromium at /usr/bin/chromium and
-# the DICOM validation tests need dciodvfy (Debian's dicom3tools): each is installed when
+# Exits with pytest's status. Browser tests need Debian's Chromium at /usr/bin/chromium,
+# the DICOM validation tests need dciodvfy (Debian's dicom3tools) and the PACS tests a local
+# Orthanc with its DICOMweb plugin (Debian's orthanc, orthanc-dicomweb; the tests start their own
+# throwaway server, never the system service): each is installed when
 # missing and we may (root or passwordless sudo); otherwise those tests are skipped and the
 # reason is printed (under CI=true a missing dciodvfy fails its tests instead). The same for Debian's
 # postgresql (database tests on PostgreSQL).
@@ -31,6 +33,15 @@ fi
 if ! command -v dciodvfy >/dev/null 2>&1; then
   export MEDLENS_SKIP_DCIODVFY="dciodvfy (Debian's dicom3tools) is not installed and could not be (needs root or sudo and apt-get)"
   echo "DICOM validation tests will be skipped: $MEDLENS_SKIP_DCIODVFY"
+fi
+if [ ! -x /usr/sbin/Orthanc ]; then
+  apt_install orthanc /tmp/medlens-orthanc-install.log
+fi
+if ! ls /usr/share/orthanc/plugins/libOrthancDicomWeb.so /usr/lib/orthanc/libOrthancDicomWeb.so* >/dev/null 2>&1; then
+  apt_install orthanc-dicomweb /tmp/medlens-orthanc-dicomweb-install.log
+fi
+if [ ! -x /usr/sbin/Orthanc ] || ! ls /usr/share/orthanc/plugins/libOrthancDicomWeb.so /usr/lib/orthanc/libOrthancDicomWeb.so* >/dev/null 2>&1; then
+  echo "PACS tests will be skipped: Debian's orthanc and orthanc-dicomweb are not installed and could not be (needs root or sudo and apt-get)"
 fi
 if [ ! -x /usr/bin/chromium ]; then
   export MEDLENS_SKIP_E2E="Debian's chromium is not at /usr/bin/chromium and could not be installed (needs root or sudo and apt-get)"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.export.derived import dataset_bytes, to_dicom_datasets
 from core.export.image import export
 from core.ui.deid_option import deidentify_option
 from core.preprocess import Pipeline
 from core.ui.errors import user_errors
+from core.ui.pacs_send import send_to_pacs
 from core.ui.state import set_working_image
 from core.ui.upload.batch import batch_panel
 from core.ui.upload.crop import crop_box_selector
@@ -85,6 +87,9 @@ with tab_export:
     c[2].download_button("DICOM (derived)" + (" zip" if multi else ""), data=lambda: _export("dicom"),
                          file_name=dicom_name,
                          mime="application/zip" if multi else "application/dicom", key="up.dl_dicom", on_click="ignore", icon=":material/description:")
+    if image.kind == "dicom" and image.datasets:
+        send_to_pacs(lambda: [(f"derived{i:04d}.dcm", dataset_bytes(ds)) for i, ds in
+                              enumerate(to_dicom_datasets(snapshot.apply(image)))], "up.send_derived", c[2])
     st.divider()
     if st.button("Use as working image", type="primary", key="up.use", icon=":material/arrow_forward:",
                  help="The processed image becomes the input of the Segmentation and Classification pages."):

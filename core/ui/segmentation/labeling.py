@@ -22,6 +22,7 @@ from core.labeling import STATUSES, LabelingStore, Workspace, add_uploads, get_s
 from core.segmentation import service
 from core.ui.deid_option import deidentify_option
 from core.ui.errors import user_errors
+from core.ui.pacs_send import send_to_pacs
 from core.ui.state import get_working_image
 
 K = "seg."
@@ -263,6 +264,9 @@ def export_panel(ws: Workspace) -> None:
                 lambda: seg_bytes(ws.masks.data[label()], list(ws.image.datasets), label=label(), deidentify=deidentify),
                 f"{'deidentified' if deidentify else name}_seg.dcm", "application/dicom", key=K + "dl_seg",
                 on_click="ignore")
+            send_to_pacs(lambda: [(f"{name}_{safe_name(label())}_seg.dcm",
+                                   seg_bytes(ws.masks.data[label()], list(ws.image.datasets), label=label()))],
+                         K + "send_seg", cols[3])
         else:
             cols[3].caption("DICOM SEG needs a DICOM source image.")
 

@@ -18,6 +18,7 @@ from core.examples import list_examples
 from core.imaging import MedImage, list_series, load
 from core.imaging.guard import one_line
 from core.ui.errors import user_errors
+from core.ui.upload.pacs import pacs_servers, pacs_source
 
 IMAGE = "up.image"
 IMAGE_ID = "up.image_id"
@@ -61,8 +62,12 @@ def _load_files(entries: list[tuple[str, bytes]], signature: str) -> None:
 
 
 def source_picker() -> None:
-    """Upload / example widgets; loads into ``st.session_state[IMAGE]`` and reports problems."""
-    tab_upload, tab_example = st.tabs(["Upload", "Examples"])
+    """Upload / example / PACS widgets; loads into ``st.session_state[IMAGE]`` and reports problems.
+
+    The "Open from PACS" tab shows only when a DICOMweb server is configured."""
+    with_pacs = bool(pacs_servers())
+    tabs = st.tabs(["Upload", "Examples"] + (["Open from PACS"] if with_pacs else []))
+    tab_upload, tab_example = tabs[0], tabs[1]
     with tab_upload:
         files = st.file_uploader(
             "DICOM (single, multi-frame or a whole series), NIfTI, PNG/JPEG/TIFF, or a .zip of a folder",
@@ -90,7 +95,15 @@ def source_picker() -> None:
                     _load_files([(example.file, data)], f"example:{example.file}")
         else:
             st.info("No bundled examples found.")
+    if with_pacs:
+        with tabs[2]:
+            pacs_source(_set_pacs_image)
     _series_choice()
+
+
+def _set_pacs_image(image: MedImage, signature: str) -> None:
+    st.session_state.pop(LISTING, None)
+    _set_image(image, signature)
 
 
 def _series_choice() -> None:
