@@ -271,3 +271,27 @@ def test_click_prompts_use_the_probabilities_of_the_model_picked_now(monkeypatch
     at.run()
     assert not at.exception, at.exception
     assert calls == ["model-a", "model-b"] and float(at.session_state["prob"].max()) == np.float32(0.1)
+
+
+def test_model_picker_defaults_to_a_fitting_model_and_warns_on_a_mismatch(data_dir):
+    """Issue 17 item 3: a chest X-ray lung model is not the default on an endoscopy frame, is marked,
+    and picking it anyway shows a warning."""
+    from core.registry import list_models, reload
+
+    reload()
+    names = [s.name for s in list_models("segmentation")]
+    if not {"lungs-cxr", "polyp-endoscopy"} <= set(names):
+        pytest.skip("lungs-cxr / polyp-endoscopy are not registered")
+    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    session = store.create_session("Lungs", ["lung"])
+    image_id = store.add_image(session.id, MedImage(pixels=np.zeros((1, 32, 32), np.float32), modality="ES"), "colon.dcm")
+    store.update_session(session.id, current_image=image_id)
+    store.close()
+    at = _page()
+    picker = at.selectbox(key="seg.model")
+    assert picker.value == "polyp-endoscopy"  # not lungs-cxr, though the session's label is "lung"
+    assert "not for this image" in picker.format_func("lungs-cxr")
+    assert not any("not for this image" in w.value for w in at.warning)
+    picker.select("lungs-cxr").run()
+    assert not at.exception, at.exception
+    assert any("lungs-cxr is not for this image" in w.value for w in at.warning)

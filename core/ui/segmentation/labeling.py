@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from core.errors import MedLensError
-from core.examples import list_examples
+from core.examples import list_examples, load_example
 from core.export.bundle import ExportItem, build_bundle, label_map_nifti_bytes, safe_name, session_items
 from core.export.coco import coco_bytes
 from core.export.dicom_seg import seg_bytes
@@ -316,7 +316,7 @@ def image_source(expanded: bool) -> None:
                 if st.button("Open example", key=K + "open_example"):
                     example = next(e for e in examples if e.name == pick)
                     with user_errors() as outcome:
-                        image = load(example.path)
+                        image = load_example(example)
                     if not outcome.failed:
                         _open_and_rerun(image, example.file)
         with tab_work:
