@@ -16,6 +16,7 @@ from core.examples import list_examples, load_example
 from core.export.bundle import ExportItem, build_bundle, label_map_nifti_bytes, safe_name, session_items
 from core.export.coco import coco_bytes
 from core.export.dicom_seg import seg_bytes
+from core.masks.provenance import seg_options
 from core.export.png import mask_png_bytes
 from core.imaging import load
 from core.labeling import STATUSES, LabelingStore, Workspace, add_uploads, get_store, import_masks
@@ -260,7 +261,8 @@ def export_panel(ws: Workspace) -> None:
             deidentify = deidentify_option(ws.image.datasets, K + "seg_deid", cols[3])
             cols[3].download_button(
                 "DICOM SEG (label shown)",
-                lambda: seg_bytes(ws.masks.data[label()], list(ws.image.datasets), label=label(), deidentify=deidentify),
+                lambda: seg_bytes(ws.masks.data[label()], list(ws.image.datasets), label=label(), deidentify=deidentify,
+                                 **seg_options(ws.masks.history, label())),
                 f"{'deidentified' if deidentify else name}_seg.dcm", "application/dicom", key=K + "dl_seg",
                 on_click="ignore")
         else:
