@@ -127,7 +127,7 @@ def test_bad_session_form_shows_an_error(data_dir):
     assert any("at least one label" in e.value for e in at.error)
 
 
-def test_working_image_from_the_upload_page_opens_here(data_dir):
+def test_working_image_is_added_only_with_a_click(data_dir):
     from core.ui.state import WORKING_IMAGE, WORKING_IMAGE_NAME
 
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
@@ -137,6 +137,11 @@ def test_working_image_from_the_upload_page_opens_here(data_dir):
     at.session_state[WORKING_IMAGE_NAME] = "volume.nii"
     at.run()
     at.switch_page("pages/segmentation.py").run()
+    assert not at.exception, at.exception
+    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    assert not any(store.list_images(s.id) for s in store.list_sessions())  # nothing added without a click
+    store.close()
+    at.button(key="seg.add_working").click().run()
     assert not at.exception, at.exception
     assert any("volume.nii" in c.value for c in at.caption)
     assert at.button(key="seg.copy_next")  # volume tools for the 2 frames (the viewer scrolls them)

@@ -279,14 +279,18 @@ def _open_and_rerun(image: Any, name: str) -> None:
     st.rerun()
 
 
-def open_working_image_once() -> None:
-    """A new working image from the Upload page opens here (once per image and browser session)."""
+def offer_working_image() -> None:
+    """A working image from the Upload page is offered, never added by itself: a click on "Add the
+    working image to this session" adds and opens it (once per image and browser session)."""
     working = get_working_image()
     if working is None:
         return
     image, name = working
     digest = hashlib.sha1(np.ascontiguousarray(image.pixels).tobytes()).hexdigest()
-    if st.session_state.get(K + "working_sha") != digest:
+    if st.session_state.get(K + "working_sha") == digest:
+        return
+    if st.button(f"Add the working image to this session ({name})", key=K + "add_working",
+                 icon=":material/add_photo_alternate:"):
         st.session_state[K + "working_sha"] = digest
         _open_and_rerun(image, name)
 
@@ -326,4 +330,6 @@ def image_source(expanded: bool) -> None:
             if working is None:
                 st.info("No working image yet: load one on the Upload & preprocessing page.")
             elif st.button(f"Open the working image ({working[1]})", key=K + "open_working"):
+                st.session_state[K + "working_sha"] = hashlib.sha1(
+                    np.ascontiguousarray(working[0].pixels).tobytes()).hexdigest()
                 _open_and_rerun(*working)
