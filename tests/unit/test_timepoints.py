@@ -34,3 +34,17 @@ def test_a_4d_nifti_offers_its_time_points(tmp_path) -> None:
 def test_a_3d_image_is_its_own_time_point(tmp_path) -> None:
     image = load(_nifti_4d(tmp_path, (6, 5, 4, 1)))
     assert time_points(image) == 1 and at_time(image, 0) is image
+
+
+def test_segmentation_upload_adds_one_image_per_time_point(tmp_path) -> None:
+    from core.labeling import LabelingStore
+    from core.labeling.workspace import add_uploads
+
+    store = LabelingStore(tmp_path / "labeling.sqlite")
+    session = store.create_session("Dynamic", ["lesion"])
+    ids, problems = add_uploads(store, session.id, [("dyn.nii", _nifti_4d(tmp_path).read_bytes())])
+    assert problems == [] and len(ids) == 3
+    records = store.list_images(session.id)
+    assert [r.name for r in records] == ["dyn.nii (t=1/3)", "dyn.nii (t=2/3)", "dyn.nii (t=3/3)"]
+    assert store.load_image(ids[2]).n_frames == 4
+    store.close()
