@@ -300,3 +300,30 @@ def test_model_picker_defaults_to_a_fitting_model_and_warns_on_a_mismatch(data_d
     picker.select("lungs-cxr").run()
     assert not at.exception, at.exception
     assert any("lungs-cxr is not for this image" in w.value for w in at.warning)
+
+
+def test_a_lung_model_run_in_a_lesion_session_adds_and_shows_lung(data_dir, monkeypatch):
+    """Issue 17 item 3: the model's label joins the session and the viewer is sent to it (drawn and
+    measured), though the session was created with another label."""
+    from core.segmentation import service
+
+    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    session = store.create_session("Lesions", ["lesion"])
+    image_id = store.add_image(session.id, MedImage(pixels=np.zeros((1, 40, 50), np.float32)), "cxr.png")
+    store.update_session(session.id, current_image=image_id)
+    store.close()
+    spec = _fake_spec("lungs-fake", "lung")
+    monkeypatch.setattr(service, "list_models", lambda task=None: [spec])
+    monkeypatch.setattr(service, "require_spec", lambda name, task: spec)
+    found = np.zeros((40, 50), bool)
+    found[5:15, 5:25] = True
+    monkeypatch.setattr(service, "segment",
+                        lambda model, image, **kw: service.Segmentation(found.astype(np.float32), found, 0.5, model, "lung"))
+    at = _page()
+    at.button(key="seg.segment").click().run()
+    assert not at.exception, at.exception
+    assert _pixels(at, "lung") == 200
+    assert at.session_state["seg.label"] == "lung" and at.session_state["seg.goto_label"] == "lung"
+    check = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    assert check.latest_session().labels == ["lesion", "lung"]
+    check.close()
