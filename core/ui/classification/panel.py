@@ -100,6 +100,7 @@ def _signature(image: Any, name: str, model: str) -> str:
 def _single(spec: Any) -> None:
     picked = _pick_image()
     if picked is None:
+        st.session_state.pop(KEY + "probe", None)  # no image: the picker marks nothing
         return
     image, name = picked
     if st.session_state.get(KEY + "probe") is not image:
