@@ -19,7 +19,7 @@ with st.sidebar:
     with user_errors():
         lp.session_picker()
 
-lp.open_working_image_once()
+lp.offer_working_image()
 ws = lp.workspace()
 lp.image_source(expanded=ws is None)
 if ws is None:

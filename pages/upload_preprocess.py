@@ -15,7 +15,7 @@ from core.ui.upload.batch import batch_panel
 from core.ui.upload.crop import crop_box_selector
 from core.ui.upload.metadata import metadata_panel
 from core.ui.upload.pipeline import pipeline_editor
-from core.ui.upload.source import IMAGE_ID, current_image, image_summary, source_picker
+from core.ui.upload.source import IMAGE_ID, current_image, image_summary, source_picker, time_point_picker
 from core.ui.upload.view import VIEW, current_view, viewer
 from core.ui.viewer import reset_view
 
@@ -31,7 +31,8 @@ if image is None:
     st.info("Upload a file, several files or a zip — or load one of the bundled examples.")
     st.stop()
 
-image_id = st.session_state.get(IMAGE_ID, 0)
+image, time_index = time_point_picker(image)
+image_id = st.session_state.get(IMAGE_ID, 0) * 100_000 + time_index  # one id per loaded file and time point
 if st.session_state.get("up.view_for") != image_id:
     reset_view(image, VIEW)
     st.session_state["up.view_for"] = image_id

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from core import models_fit
 from core.cache import device_of, get_model
 from core.classification import batch, explain
 from core.classification.inference import Prediction, prepare, resize01
@@ -30,6 +31,17 @@ def models() -> list[ModelSpec]:
 def model(name: str) -> ModelSpec:
     """The spec of classifier ``name``; InputError listing the valid names otherwise."""
     return require_spec(name, TASK)
+
+
+def compatibility(name: str, image: Any) -> tuple[bool, str]:
+    """``(ok, reason)``: whether classifier ``name``'s card (modality, body part) suits ``image``."""
+    return models_fit.compatibility(model(name).card, image)
+
+
+def default_model(image: Any) -> str | None:
+    """The classifier a picker starts on for ``image``: the first whose card suits it."""
+    specs = models()
+    return specs[models_fit.first_compatible([s.card for s in specs], image)].name if specs else None
 
 
 def classify(image: Any, name: str, *, tta: bool = True, device: str | None = None) -> Prediction:

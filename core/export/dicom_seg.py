@@ -75,6 +75,9 @@ def _complete_seg(seg: hd.seg.Segmentation, source: Dataset) -> None:
         seg.PatientOrientation = list(orientation) if orientation else ""
 
 
+ALGORITHM_TYPES = ("AUTOMATIC", "SEMIAUTOMATIC", "MANUAL")
+
+
 def _property(label: str):
     return PROPERTIES.get(label.lower(), DEFAULT_PROPERTY)
 
@@ -85,8 +88,12 @@ def build_seg(
     label: str = "structure",
     algorithm: str = "MedLens",
     algorithm_version: str = "1",
+    algorithm_type: str = "AUTOMATIC",
 ) -> hd.seg.Segmentation:
     """A binary SEG of ``mask`` ``(frames, H, W)`` or ``(H, W)`` over ``sources``.
+
+    ``algorithm_type`` (AUTOMATIC, SEMIAUTOMATIC after manual edits of a model's mask, MANUAL)
+    is the SegmentAlgorithmType; the algorithm identification (``algorithm``) is kept unless MANUAL.
 
     ``sources`` are the images the mask was drawn on: one dataset per frame for a series, or
     one (multi-frame or single) dataset whose frames match the mask's.
@@ -104,13 +111,16 @@ def build_seg(
     if len(sources) > 1 and array.shape[0] != len(sources):
         raise InputError(f"mask has {array.shape[0]} frames but there are {len(sources)} source images")
     category, prop_type = _property(label)
+    kind = algorithm_type.upper()
+    if kind not in ALGORITHM_TYPES:
+        raise InputError(f"algorithm type {algorithm_type!r} is not one of {', '.join(ALGORITHM_TYPES)}")
     description = hd.seg.SegmentDescription(
         segment_number=1,
         segment_label=label,
         segmented_property_category=category,
         segmented_property_type=prop_type,
-        algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
-        algorithm_identification=hd.AlgorithmIdentificationSequence(
+        algorithm_type=hd.seg.SegmentAlgorithmTypeValues[kind],
+        algorithm_identification=None if kind == "MANUAL" else hd.AlgorithmIdentificationSequence(
             name=algorithm, version=algorithm_version, family=codes.cid7162.ArtificialIntelligence
         ),
     )

@@ -12,6 +12,7 @@ import numpy as np
 
 from core.errors import MedLensError
 from core.imaging import list_series, load
+from core.imaging.timepoints import at_time, time_points
 from core.labeling.store import LabelingStore, Session
 from core.masks.history import Edit
 from core.masks.io import read_masks
@@ -95,7 +96,8 @@ class Workspace:
 
 def add_uploads(store: LabelingStore, session_id: int, files: Sequence[tuple[str, bytes]]) -> tuple[list[int], list[str]]:
     """Add uploaded files (and zips) to a session: one image per series found (the slices of
-    a DICOM series together, each other file on its own). Returns (image ids, problems)."""
+    a DICOM series together, each other file on its own, each time point of a 4-D NIfTI on its
+    own). Returns (image ids, problems)."""
     files = [(str(name), bytes(data)) for name, data in files]
     try:
         listing = list_series(files)
@@ -116,5 +118,7 @@ def add_uploads(store: LabelingStore, session_id: int, files: Sequence[tuple[str
             name = info.files[0]
         else:
             name = f"{info.modality} {info.description or info.series_uid[-12:]} ({info.n_files} files)"
-        ids.append(store.add_image(session_id, image, name))
+        count = time_points(image)
+        for t in range(count):  # a 4-D file: one image per time point, never its (t, z) frames as slices
+            ids.append(store.add_image(session_id, at_time(image, t), f"{name} (t={t + 1}/{count})" if count > 1 else name))
     return ids, problems

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core import models_fit
 from core.cache import get_model
 from core.errors import MedLensError
 from core.imaging import MedImage
@@ -101,6 +102,21 @@ def model_for_label(label: str) -> str | None:
         if spec.labels and spec.labels[-1].lower() == label.lower():
             return spec.name
     return None
+
+
+def compatibility(name: str, image: MedImage) -> tuple[bool, str]:
+    """``(ok, reason)``: whether model ``name``'s card (modality, body part) suits ``image``."""
+    return models_fit.compatibility(_spec(name).card, image)
+
+
+def default_model(image: MedImage, preferred: str | None = None) -> str | None:
+    """The model a picker starts on: ``preferred`` when it suits ``image``, else the first that does."""
+    specs = list_models(TASK)
+    if not specs:
+        return None
+    if preferred and any(s.name == preferred for s in specs) and compatibility(preferred, image)[0]:
+        return preferred
+    return specs[models_fit.first_compatible([s.card for s in specs], image)].name
 
 
 def model_card(name: str) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def test_example_is_classified_with_interval_flag_and_explanation() -> None:
     prob = next(m for m in at.metric if m.label == "P(pneumonia)")
     assert 0.0 <= float(prob.value) <= 1.0
     assert any("Interval (TTA 5–95%)" in md.value for md in at.markdown)
-    assert at.success or at.warning  # the confidence flag, one way or the other
+    assert any(w in md.value for md in at.markdown for w in ("Confident", "Low confidence"))  # the flag
     assert at.slider(key="cls.opacity").value == pytest.approx(0.45)
     at.radio(key="cls.method").set_value("Occlusion").run()
     at.slider(key="cls.opacity").set_value(0.8).run()
@@ -65,6 +65,7 @@ def test_colour_photo_gets_ood_warning() -> None:
     at.run()
     assert not at.exception, at.exception
     assert any("Out-of-distribution" in e.value for e in at.error)
+    assert not any("Confident" in md.value for md in at.markdown) and not at.success  # OOD overrides it
 
 
 def test_batch_result_hidden_when_its_inputs_change() -> None:
@@ -82,3 +83,31 @@ def test_batch_result_hidden_when_its_inputs_change() -> None:
     at.checkbox(key="cls.batch_tta").check().run()
     assert not any(b.key == "cls.download" for b in at.get("download_button"))
     assert any("Inputs changed — run again" in w.value for w in at.warning)
+
+
+def test_chest_xray_example_defaults_to_a_chest_model_and_marks_breast_us() -> None:
+    at = _app().run()
+    at.radio(key="cls.source").set_value("Example").run()
+    at.selectbox(key="cls.example").set_value("Chest X-ray (JPEG, paediatric pneumonia)").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="cls.model").value == "pneumonia-cxr"
+    assert not any(m.label == "P(malignant)" for m in at.metric)
+    options = at.selectbox(key="cls.model").options
+    assert any(o.startswith("breast-us") and "not for this image" in o for o in options), options
+    at.selectbox(key="cls.model").set_value("breast-us").run()  # the user insists: warned, not switched back
+    assert at.selectbox(key="cls.model").value == "breast-us"
+    assert any("not for this image" in w.value for w in at.warning)
+    assert not any("Confident" in md.value for md in at.markdown)
+
+
+def test_ood_overrides_confident_wording() -> None:
+    from types import SimpleNamespace
+
+    from core.ui.classification.panel import confidence_wording
+
+    confident_but_ood = SimpleNamespace(ood=True, ood_reason="colourful image", low_confidence=False,
+                                        confidence_rule="")
+    text = confidence_wording(confident_but_ood)
+    assert "Out-of-distribution" in text and "Confident" not in text
+    assert "Confident" in confidence_wording(SimpleNamespace(ood=False, ood_reason="", low_confidence=False,
+                                                             confidence_rule=""))

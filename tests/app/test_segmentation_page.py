@@ -127,7 +127,7 @@ def test_bad_session_form_shows_an_error(data_dir):
     assert any("at least one label" in e.value for e in at.error)
 
 
-def test_working_image_from_the_upload_page_opens_here(data_dir):
+def test_working_image_is_added_only_with_a_click(data_dir):
     from core.ui.state import WORKING_IMAGE, WORKING_IMAGE_NAME
 
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
@@ -137,6 +137,11 @@ def test_working_image_from_the_upload_page_opens_here(data_dir):
     at.session_state[WORKING_IMAGE_NAME] = "volume.nii"
     at.run()
     at.switch_page("pages/segmentation.py").run()
+    assert not at.exception, at.exception
+    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    assert not any(store.list_images(s.id) for s in store.list_sessions())  # nothing added without a click
+    store.close()
+    at.button(key="seg.add_working").click().run()
     assert not at.exception, at.exception
     assert any("volume.nii" in c.value for c in at.caption)
     assert at.button(key="seg.copy_next")  # volume tools for the 2 frames (the viewer scrolls them)
@@ -271,3 +276,54 @@ def test_click_prompts_use_the_probabilities_of_the_model_picked_now(monkeypatch
     at.run()
     assert not at.exception, at.exception
     assert calls == ["model-a", "model-b"] and float(at.session_state["prob"].max()) == np.float32(0.1)
+
+
+def test_model_picker_defaults_to_a_fitting_model_and_warns_on_a_mismatch(data_dir):
+    """Issue 17 item 3: a chest X-ray lung model is not the default on an endoscopy frame, is marked,
+    and picking it anyway shows a warning."""
+    from core.registry import list_models, reload
+
+    reload()
+    names = [s.name for s in list_models("segmentation")]
+    if not {"lungs-cxr", "polyp-endoscopy"} <= set(names):
+        pytest.skip("lungs-cxr / polyp-endoscopy are not registered")
+    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    session = store.create_session("Lungs", ["lung"])
+    image_id = store.add_image(session.id, MedImage(pixels=np.zeros((1, 32, 32), np.float32), modality="ES"), "colon.dcm")
+    store.update_session(session.id, current_image=image_id)
+    store.close()
+    at = _page()
+    picker = at.selectbox(key="seg.model")
+    assert picker.value == "polyp-endoscopy"  # not lungs-cxr, though the session's label is "lung"
+    assert "not for this image" in picker.format_func("lungs-cxr")
+    assert not any("not for this image" in w.value for w in at.warning)
+    picker.select("lungs-cxr").run()
+    assert not at.exception, at.exception
+    assert any("lungs-cxr is not for this image" in w.value for w in at.warning)
+
+
+def test_a_lung_model_run_in_a_lesion_session_adds_and_shows_lung(data_dir, monkeypatch):
+    """Issue 17 item 3: the model's label joins the session and the viewer is sent to it (drawn and
+    measured), though the session was created with another label."""
+    from core.segmentation import service
+
+    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    session = store.create_session("Lesions", ["lesion"])
+    image_id = store.add_image(session.id, MedImage(pixels=np.zeros((1, 40, 50), np.float32)), "cxr.png")
+    store.update_session(session.id, current_image=image_id)
+    store.close()
+    spec = _fake_spec("lungs-fake", "lung")
+    monkeypatch.setattr(service, "list_models", lambda task=None: [spec])
+    monkeypatch.setattr(service, "require_spec", lambda name, task: spec)
+    found = np.zeros((40, 50), bool)
+    found[5:15, 5:25] = True
+    monkeypatch.setattr(service, "segment",
+                        lambda model, image, **kw: service.Segmentation(found.astype(np.float32), found, 0.5, model, "lung"))
+    at = _page()
+    at.button(key="seg.segment").click().run()
+    assert not at.exception, at.exception
+    assert _pixels(at, "lung") == 200
+    assert at.session_state["seg.label"] == "lung" and at.session_state["seg.goto_label"] == "lung"
+    check = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    assert check.latest_session().labels == ["lesion", "lung"]
+    check.close()

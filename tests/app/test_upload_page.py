@@ -201,3 +201,22 @@ def test_batch_result_hidden_when_files_or_format_change(shared_data: Path) -> N
     assert not at.exception, at.exception
     assert not any(b.key == "up.batch.download" for b in at.get("download_button"))
     assert any("Inputs changed — run again" in w.value for w in at.warning)
+
+
+def test_4d_nifti_gets_a_time_selector_not_flattened_slices(tmp_path: Path) -> None:
+    import nibabel as nib
+    import numpy as np
+
+    data = np.zeros((8, 6, 4, 3), np.float32)
+    for t in range(3):
+        data[..., t] = 10 * (t + 1)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), str(tmp_path / "dyn.nii"))
+    at = _upload(_page(), [("dyn.nii", (tmp_path / "dyn.nii").read_bytes())])
+    assert not at.exception, at.exception
+    assert at.slider(key="up.time_point").max == 3
+    assert any("3 time points × 4 slices" in c.value for c in at.caption)
+    at.slider(key="up.time_point").set_value(2).run()
+    at.button(key="up.use").click().run()
+    assert not at.exception, at.exception
+    working = at.session_state[WORKING_IMAGE]
+    assert working.n_frames == 4 and float(working.pixels.max()) == 20.0  # time point 2, its 4 slices

@@ -17,7 +17,7 @@ import streamlit as st
 
 from core.classification import batch as batch_scoring
 from core.classification import explain, metrics, plots, service
-from core.examples import list_examples
+from core.examples import list_examples, load_example
 from core.imaging import load
 from core.ui import freshness
 from core.ui.errors import user_errors
@@ -71,11 +71,24 @@ def _pick_image() -> tuple[Any, str] | None:
             return None
         choice = st.selectbox("Example", list(options), key=KEY + "example")
         example = options[choice]
-        return load(example.path), example.file
+        return load_example(example), example.file
     upload = st.file_uploader("Image (DICOM, PNG, JPEG)", key=KEY + "upload")
     if upload is None:
         return None
     return load(upload.getvalue(), upload.name), upload.name
+
+
+def confidence_wording(prediction: Any, fits: bool = True) -> str:
+    """One line on how far to trust a result: out of distribution (or a model not for this image)
+    overrides "Confident", which is said only when neither applies."""
+    if prediction.ood:
+        return (f"**Out-of-distribution: {prediction.ood_reason}.** The result is not meaningful for "
+                "this image; ignore the probability and label.")
+    if not fits:
+        return "**Not meaningful:** this model is not for this image."
+    if prediction.low_confidence:
+        return f":orange[**Low confidence:** {prediction.confidence_rule}.]"
+    return ":green[**Confident:** the TTA interval does not contain the threshold.]"
 
 
 def _signature(image: Any, name: str, model: str) -> str:
@@ -87,8 +100,21 @@ def _signature(image: Any, name: str, model: str) -> str:
 def _single(spec: Any) -> None:
     picked = _pick_image()
     if picked is None:
+        st.session_state.pop(KEY + "probe", None)  # no image: the picker marks nothing
         return
     image, name = picked
+    if st.session_state.get(KEY + "probe") is not image:
+        st.session_state[KEY + "probe"] = image  # the model picker marks and defaults by it
+    ok, reason = service.compatibility(spec.name, image)
+    if not ok and not st.session_state.get(KEY + "model_chosen"):
+        better = service.default_model(image)
+        if better and better != spec.name and service.compatibility(better, image)[0]:
+            st.session_state[KEY + "pending_model"] = better  # no default that mismatches the image
+            st.rerun()
+    if not ok:
+        st.warning(f"**{spec.name} is not for this image:** {reason}. Its result is not meaningful here.")
+    elif reason:
+        st.caption(f"Check: {reason}.")
     sig = _signature(image, name, spec.name)
     state = st.session_state.get(KEY + "single")
     if not state or state.get("sig") != sig:
@@ -108,12 +134,8 @@ def _single(spec: Any) -> None:
             f"**Interval (TTA 5–95%):** {prediction.interval[0]:.3f} – {prediction.interval[1]:.3f}  \n"
             f"**Label:** {prediction.label} (data set label {prediction.dataset_label}; threshold {prediction.threshold:.3f})"
         )
-        if prediction.low_confidence:
-            st.warning(f"Low confidence: {prediction.confidence_rule}.")
-        else:
-            st.success("Confident: the TTA interval does not contain the threshold.")
-        if prediction.ood:
-            st.error(f"Out-of-distribution warning: {prediction.ood_reason}. The result is not meaningful for this image.")
+        wording = confidence_wording(prediction, ok)
+        (st.error if prediction.ood or not ok else st.markdown)(wording)
         frames = getattr(image, "n_frames", 1)
         used = f" · frame {frames // 2 + 1} of {frames} used" if frames > 1 else ""
         st.caption(f"{state['name']}{used} · {DISCLAIMER}")
@@ -182,8 +204,22 @@ def render() -> None:
         st.info("No classification model is registered yet (models/<name>/card.json).")
         return
     names = [s.name for s in specs]
-    name = st.selectbox("Model", names, key=KEY + "model",
-                        format_func=lambda n: f"{n} — {next(s for s in specs if s.name == n).card.positive_label}")
+    if KEY + "pending_model" in st.session_state:
+        st.session_state[KEY + "model"] = st.session_state.pop(KEY + "pending_model")
+    probe = st.session_state.get(KEY + "probe") or (get_working_image() or (None,))[0]
+    default = service.default_model(probe) if probe is not None else names[0]
+
+    def label(n: str) -> str:
+        text = f"{n} — {next(s for s in specs if s.name == n).card.positive_label}"
+        if probe is not None:
+            ok, reason = service.compatibility(n, probe)
+            text += "" if ok else f" (not for this image: {reason})"
+        return text
+
+    if st.session_state.get(KEY + "model") not in names:
+        st.session_state[KEY + "model"] = default
+    name = st.selectbox("Model", names, key=KEY + "model", format_func=label,
+                        on_change=lambda: st.session_state.__setitem__(KEY + "model_chosen", True))
     spec = next(s for s in specs if s.name == name)
     _card(spec)
     single, many = st.tabs(["Single image", "Batch"])

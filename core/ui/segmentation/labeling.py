@@ -12,10 +12,11 @@ import numpy as np
 import streamlit as st
 
 from core.errors import MedLensError
-from core.examples import list_examples
+from core.examples import list_examples, load_example
 from core.export.bundle import ExportItem, build_bundle, label_map_nifti_bytes, safe_name, session_items
 from core.export.coco import coco_bytes
 from core.export.dicom_seg import seg_bytes
+from core.masks.provenance import seg_options
 from core.export.png import mask_png_bytes
 from core.imaging import load
 from core.labeling import STATUSES, LabelingStore, Workspace, add_uploads, get_store, import_masks
@@ -261,7 +262,8 @@ def export_panel(ws: Workspace) -> None:
             deidentify = deidentify_option(ws.image.datasets, K + "seg_deid", cols[3])
             cols[3].download_button(
                 "DICOM SEG (label shown)",
-                lambda: seg_bytes(ws.masks.data[label()], list(ws.image.datasets), label=label(), deidentify=deidentify),
+                lambda: seg_bytes(ws.masks.data[label()], list(ws.image.datasets), label=label(), deidentify=deidentify,
+                                 **seg_options(ws.masks.history, label())),
                 f"{'deidentified' if deidentify else name}_seg.dcm", "application/dicom", key=K + "dl_seg",
                 on_click="ignore")
             send_to_pacs(lambda: [(f"{name}_{safe_name(label())}_seg.dcm",
@@ -281,14 +283,18 @@ def _open_and_rerun(image: Any, name: str) -> None:
     st.rerun()
 
 
-def open_working_image_once() -> None:
-    """A new working image from the Upload page opens here (once per image and browser session)."""
+def offer_working_image() -> None:
+    """A working image from the Upload page is offered, never added by itself: a click on "Add the
+    working image to this session" adds and opens it (once per image and browser session)."""
     working = get_working_image()
     if working is None:
         return
     image, name = working
     digest = hashlib.sha1(np.ascontiguousarray(image.pixels).tobytes()).hexdigest()
-    if st.session_state.get(K + "working_sha") != digest:
+    if st.session_state.get(K + "working_sha") == digest:
+        return
+    if st.button(f"Add the working image to this session ({name})", key=K + "add_working",
+                 icon=":material/add_photo_alternate:"):
         st.session_state[K + "working_sha"] = digest
         _open_and_rerun(image, name)
 
@@ -320,7 +326,7 @@ def image_source(expanded: bool) -> None:
                 if st.button("Open example", key=K + "open_example"):
                     example = next(e for e in examples if e.name == pick)
                     with user_errors() as outcome:
-                        image = load(example.path)
+                        image = load_example(example)
                     if not outcome.failed:
                         _open_and_rerun(image, example.file)
         with tab_work:
@@ -328,4 +334,6 @@ def image_source(expanded: bool) -> None:
             if working is None:
                 st.info("No working image yet: load one on the Upload & preprocessing page.")
             elif st.button(f"Open the working image ({working[1]})", key=K + "open_working"):
+                st.session_state[K + "working_sha"] = hashlib.sha1(
+                    np.ascontiguousarray(working[0].pixels).tobytes()).hexdigest()
                 _open_and_rerun(*working)

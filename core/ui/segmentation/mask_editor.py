@@ -190,9 +190,16 @@ def model_picker(ws: Workspace) -> str | None:
                         "work; Segment, box and click prompts need a model (`python -m core models` lists them).")
         return None
     label_now = st.session_state.get(K + "label", ws.labels[0])
-    default = service.model_for_label(label_now)
+    fits = {name: service.compatibility(name, ws.image) for name in models}
+    here = (ws.session.id, ws.image_id)
+    if st.session_state.get(K + "model_for") != here or st.session_state.get(K + "model") not in models:
+        st.session_state[K + "model_for"] = here  # a new image: a default that fits it
+        st.session_state[K + "model"] = service.default_model(ws.image, service.model_for_label(label_now))
     model = c_model.selectbox("Segmentation model", models, key=K + "model",
-                              index=models.index(default) if default in models else 0)
+                              format_func=lambda n: n if fits[n][0] else f"{n} (not for this image: {fits[n][1]})")
+    ok, reason = fits[model]
+    if not ok:
+        c_model.warning(f"**{model} is not for this image:** {reason}.")
     card = service.model_card(model)
     with c_model.expander(f"Model card: {model}"):
         st.write(card.pop("description"))

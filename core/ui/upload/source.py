@@ -16,6 +16,7 @@ import streamlit as st
 from core.errors import InputError
 from core.examples import list_examples
 from core.imaging import MedImage, list_series, load
+from core.imaging.timepoints import at_time, time_points
 from core.imaging.guard import one_line
 from core.ui.errors import user_errors
 from core.ui.upload.pacs import pacs_servers, pacs_source
@@ -122,6 +123,19 @@ def _series_choice() -> None:
         if st.session_state.get(SOURCE) != signature + uid:
             with user_errors(), st.spinner("Loading the series…"):
                 _set_image(load(entries, series_uid=uid), signature + uid)
+
+
+def time_point_picker(image: MedImage) -> tuple[MedImage, int]:
+    """A 4-D image: a time selector and that time point's volume (never the (t, z) frames
+    flattened as slices); returns ``(volume, time index)``, the image itself and 0 when 3-D."""
+    count = time_points(image)
+    if count == 1:
+        return image, 0
+    per_volume = image.n_frames // count
+    t = st.slider("Time point", 1, count, key="up.time_point",
+                  help="This file is 4-D: each time point is a volume of its own")
+    st.caption(f"4-D image: {count} time points × {per_volume} slices; showing time point {t} of {count}.")
+    return at_time(image, t - 1), t - 1
 
 
 def image_summary(image: MedImage) -> str:
