@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.imaging import load
+
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -42,7 +44,6 @@ EXAMPLES: tuple[Example, ...] = (
 def load_example(example: Example):
     """The example loaded as a ``MedImage``; files that cannot say what they show get the
     catalogue's ``DescribedModality`` / ``DescribedBodyPart`` (used to pick a fitting model)."""
-    from core.imaging import load
 
     image = load(example.path)
     if example.modality:

@@ -23,6 +23,7 @@ from core.errors import InputError
 from core.imaging import dicom_header as header
 from core.imaging.medimage import MedImage
 from core.imaging.metadata import dicom_metadata
+from core.imaging.display import auto_window
 
 # SOP classes that carry no displayable picture, with the reason shown to the user.
 NON_IMAGE_MODALITIES = {
@@ -435,7 +436,6 @@ def single_affine(ds: Dataset) -> np.ndarray | None:
 
 def fallback_window(pixels: np.ndarray, modality: str, ds: Dataset | None = None) -> tuple[float, float]:
     """Window when the file has none: full range for RGB, soft tissue for CT, percentiles otherwise."""
-    from core.imaging.display import auto_window
 
     if pixels.ndim == 4:
         bits = min(16, max(1, _int(ds, "BitsStored", 8))) if ds is not None else 8

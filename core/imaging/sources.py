@@ -8,6 +8,7 @@ from typing import Any
 
 from core.errors import InputError
 from core.imaging import limits
+from core.imaging import sniff
 
 IGNORED_PARTS = {"__MACOSX", ".DS_Store", "Thumbs.db"}
 
@@ -52,7 +53,6 @@ def zip_entries(data: bytes, label: str, budget: limits.Budget | None = None) ->
 
 def _is_known(head: bytes) -> bool:
     """Whether a member's first bytes are of a kind MedLens reads (else only they are kept)."""
-    from core.imaging import sniff
 
     return sniff.sniff(head) not in (sniff.UNKNOWN, sniff.GZIP)
 

@@ -19,6 +19,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from core.errors import InputError
+from core.imaging import limits
+from core.imaging.nifti import read_header
+from core.imaging.dicom import read_dataset
+from core.imaging.dicom_header import geometry
 
 
 def _shape(image: Any) -> tuple[int, int, int]:
@@ -49,7 +53,6 @@ def _check(masks: dict[str, np.ndarray], shape: tuple[int, int, int]) -> dict[st
 def read_png(data: bytes, labels: Sequence[str], image: Any, default_label: str) -> dict[str, np.ndarray]:
     from PIL import Image
 
-    from core.imaging import limits
 
     try:
         pil = Image.open(io.BytesIO(data))
@@ -69,8 +72,6 @@ def read_png(data: bytes, labels: Sequence[str], image: Any, default_label: str)
 def read_nifti(data: bytes, labels: Sequence[str], image: Any, default_label: str) -> dict[str, np.ndarray]:
     import nibabel as nib
 
-    from core.imaging import limits
-    from core.imaging.nifti import read_header
 
     if data[:2] == b"\x1f\x8b":
         hdr = read_header(limits.gunzip_head(data, 540), "the NIfTI mask")  # declared size, before inflating
@@ -93,8 +94,6 @@ def read_nifti(data: bytes, labels: Sequence[str], image: Any, default_label: st
 def read_dicom_seg(data: bytes, labels: Sequence[str], image: Any, default_label: str) -> dict[str, np.ndarray]:
     import highdicom as hd
 
-    from core.imaging.dicom import read_dataset
-    from core.imaging.dicom_header import geometry
 
     dataset = read_dataset(data, "the DICOM SEG")  # deflate inflated with a byte count
     geometry(dataset, "the DICOM SEG")  # declared frames x rows x columns within the limits
