@@ -102,7 +102,7 @@ def stroke_patient(name: str, values: dict[str, Any]) -> dict[str, Any]:
     out = risk_mod.predict(model, x)
     parts = risk_mod.contributions(model, encoder, x[0], np.asarray(spec.preprocessing.feature_mean))
     return {"risk": float(out["risk"][0]), "lower": float(out["lower"][0]), "upper": float(out["upper"][0]),
-            "contributions": parts, "prevalence": spec.card.metrics["calibration_oof5"]["prevalence"]}
+            "contributions": parts, "prevalence": spec.card.metrics["calibration_oof"]["prevalence"]}
 
 
 def evaluate_risk(name: str, csv: str | Path | bytes) -> dict[str, Any]:

@@ -233,24 +233,28 @@ def render_stroke() -> None:
 
 def _stroke_metrics(spec: Any) -> None:
     metrics = spec.card.metrics
+    cv_key = next((k for k in metrics if k.startswith("cv") and k.endswith("_auc") and k != "cv5_auc"), None)
+    selection = metrics.get("selection", {})
     rows = []
-    for name, m in metrics.get("validation", {}).items():
-        rows.append({"model": name, "val AUC": m["auc"], "AUC 95% CI": f"{m['auc_ci95'][0]:.3f}–{m['auc_ci95'][1]:.3f}",
-                     "val AUPRC": m["auprc"],
-                     "AUPRC 95% CI": f"{m['auprc_ci95'][0]:.3f}–{m['auprc_ci95'][1]:.3f}",
-                     "5-fold CV AUC": metrics.get("cv5_auc", {}).get(name, {}).get("mean")})
+    for name, m in metrics.get(cv_key, {}).items() if cv_key else []:
+        diff = selection.get("differences", {}).get(name, {})
+        rows.append({"model": name, "CV AUC": m["mean"], "95% CI": f"{m['ci95'][0]:.3f}–{m['ci95'][1]:.3f}",
+                     "minus best": diff.get("minus_best"), "within noise": diff.get("within_noise"),
+                     "calibration slope": selection.get("oof_calibration_slope", {}).get(name)})
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        st.caption(f"Shipped: {metrics.get('shipped')} (best 5-fold CV AUC: {metrics.get('best_by_cv5_auc')}).")
-    cal = metrics.get("calibration_oof5")
+        st.caption(f"Repeated stratified CV ({cv_key.removeprefix('cv').removesuffix('_auc')} folds x repeats). "
+                   f"Best: {selection.get('best')}; shipped: {metrics.get('shipped')} — {selection.get('rule', '')}.")
+    cal = metrics.get("calibration_oof", {}).get("reliability_repeat0")
     if cal:
+        brier = metrics["calibration_oof"]["per_repeat_mean"]["brier"]
         top = max(max(cal["predicted"]), max(cal["observed"])) * 1.1
         fig = go.Figure([
             go.Scatter(x=[0, top], y=[0, top], mode="lines", line=dict(dash="dash", color="grey"), name="perfect"),
-            go.Scatter(x=cal["predicted"], y=cal["observed"], mode="lines+markers", name="logistic (out-of-fold)",
+            go.Scatter(x=cal["predicted"], y=cal["observed"], mode="lines+markers", name="shipped (out-of-fold)",
                        text=[f"n={n}" for n in cal["n"]]),
         ])
-        fig.update_layout(title=f"Reliability (5-fold out-of-fold, Brier {cal['brier']})",
+        fig.update_layout(title=f"Reliability (out-of-fold, Brier {brier})",
                           xaxis_title="mean predicted risk", yaxis_title="observed stroke rate", height=360,
                           margin=dict(l=10, r=10, t=50, b=40))
         st.plotly_chart(fig, width="stretch", key="stroke_reliability")
