@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from core.errors import InputError
 from core.paths import shared_data_dir
 from core.segmentation.data import RECIPES
-from core.segmentation.training import record_click_curve, train
+from core.segmentation.training import record_click_curve, record_noc, train
 from core.trainloop import model_folder
 
 HELP = "train a segmentation model (lungs-cxr, opacity-cxr, polyp-endoscopy) on ../shared/data/seg"
@@ -27,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--clicks-only", action="store_true",
                         help="do not train: measure the 0/1/3/5-click Dice curve of the saved weights, update the card")
+    parser.add_argument("--noc-only", action="store_true",
+                        help="do not train: measure NoC@85/90 (clicks to Dice .85/.90, cap 20) of the saved weights "
+                             "on the card's validation split, update the card")
     parser.add_argument("--init-from", default=None,
                         help="start from this model's weights (models/NAME); the model's own name continues its training")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the recipe's)")
@@ -46,6 +51,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report = record_click_curve(args.model, args.data, out, threads=args.threads,
                                     log=lambda m: print(m, file=sys.stderr, flush=True))
         return {"model": args.model, "clicks": report}
+    if args.noc_only:
+        if not (out / "card.json").exists():
+            raise InputError(f"no trained model in {out}: train it first")
+        torch.set_num_threads(max(1, args.threads))
+        return {"model": args.model, "noc": record_noc(args.model, args.data, out)}
     if args.init_from and not (out.parent / args.init_from / "model.safetensors").exists():
         raise InputError(f"no weights to start from: {out.parent / args.init_from / 'model.safetensors'}")
     command = "python -m core train segmentation " + " ".join(sys.argv[sys.argv.index("segmentation") + 1 :]) \
