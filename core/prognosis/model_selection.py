@@ -64,7 +64,7 @@ def corrected_interval(diffs: np.ndarray, test_fraction: float, level: float = 0
     var = float(np.var(diffs, ddof=1)) * (1.0 / k + test_fraction / (1.0 - test_fraction))
     half = float(stats.t.ppf(0.5 + level / 2, k - 1)) * np.sqrt(var)
     mean = float(np.mean(diffs))
-    return mean - half, mean + half
+    return float(mean - half), float(mean + half)
 
 
 def summary(result: CVResult) -> dict[str, Any]:
