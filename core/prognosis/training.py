@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from core.paths import shared_data_dir
-from core.prognosis import model_selection, risk
+from core.prognosis import model_selection, risk, sequence_selection
 from core.prognosis.datasets import STROKE_SCHEMA, load_stroke, load_survival, read_sequences
 from core.prognosis.sequence import SequenceRecipe, encode_labels, train_net
 from core.prognosis.sequence import cross_validate as cross_validate_sequence
@@ -269,3 +269,58 @@ def train_survival(name: str, dataset: str, recipe: DeepSurvRecipe, seed: int, c
     }
     folder = save_model(model_folder(name, out), model, card)
     return {"model": name, "folder": str(folder), "metrics": metrics, "wall_time_s": round(wall, 1)}
+
+
+SELECTED = {"ecg200-minirocket": "ecg200-gru"}  # shipped name -> the preset whose data, GRU and CNN it uses
+
+
+def train_selected(name: str, data: str | None = None, seed: int = 0, folds: int = 5, repeats: int = 3,
+                   out: str | None = None, command: str = "", num_features: int = 10_000) -> dict[str, Any]:
+    """Repeated CV of every candidate on the TRAIN file, then the chosen one fitted on all of it."""
+    preset = PRESETS[SELECTED[name]]
+    started = time.perf_counter()
+    x, labels = read_sequences(Path(data) if data else shared_data_dir() / preset["file"])
+    y = encode_labels(labels, preset["codes"])
+    k = len(preset["codes"])
+    recipe = SequenceRecipe.from_json(preset["recipe"])
+    gru_args, cnn_args = {"num_classes": k, **preset["gru"]}, {"num_classes": k, **preset["cnn"]}
+    cv = sequence_selection.repeated_cv(x, y, k, gru_args, cnn_args, recipe, folds, repeats, seed, num_features)
+    chosen = cv["selection"]["chosen"]
+    net, architecture = sequence_selection.fit_chosen(chosen, x, y, k, gru_args, cnn_args, recipe, seed, num_features)
+    wall = time.perf_counter() - started
+    card = {
+        "name": name,
+        "task": "sequence",
+        "modality": "ECG",
+        "body_part": "HEART",
+        "description": (f"{sequence_selection.DESCRIPTIONS[chosen]}, chosen by {repeats}x{folds}-fold stratified CV on the TRAIN "
+                        f"split among MiniRocket, a 1-D CNN, a GRU and MiniRocket+GRU. {preset['about']}."),
+        "architecture": architecture,
+        "preprocessing": {"length": int(x.shape[1]), "label_codes": preset["codes"], "normalisation": "series-zscore"},
+        "notes": {"normalisation": "each series z-scored on its own (mean 0, sd 1) before the network"},
+        "labels": preset["labels"],
+        "data": {"file": preset["file"], "series": int(len(y)), "length": int(x.shape[1]),
+                 "class_counts": {c: int((y == i).sum()) for i, c in enumerate(preset["codes"])},
+                 "note": "official UCR TRAIN split only; the TEST split is withheld"},
+        "split": {"cv": (f"{repeats} repeats of {folds}-fold StratifiedKFold (shuffle, random_state={seed}.."
+                         f"{seed + repeats - 1}) on the TRAIN split; the same folds for every candidate"),
+                  "final_fit": "all TRAIN series"},
+        "metrics": {f"cv{folds}x{repeats}": cv["cv"], "selection": cv["selection"], "shipped": chosen},
+        "metric_notes": ("acc: mean fold accuracy with a Nadeau-Bengio corrected 95 % interval; repeat_acc: "
+                         "pooled out-of-fold accuracy of each repeat; selection: paired fold differences to the "
+                         "best; the simplest candidate within noise is shipped (order: "
+                         f"{', '.join(sequence_selection.SIMPLICITY)})."),
+        "command": command or f"python -m core train sequence --model {name} --seed {seed} --cv {folds} "
+                              f"--repeats {repeats}",
+        "training": {"seed": seed, "wall_time_s": round(wall, 1), "hardware": hardware(), "epochs": None,
+                     "recipe_gru_cnn": recipe.to_json(), "gru": gru_args, "cnn1d": cnn_args,
+                     "minirocket": {"num_features": num_features, "transform": "sktime MiniRocket (fit: dilations, "
+                                    "biases) re-implemented in torch for inference (models/minirocket.py)",
+                                    "classifier": "StandardScaler + RidgeClassifierCV(alphas=logspace(-3,3,10)); "
+                                    "Platt scaling on inner 5-fold out-of-fold ridge scores"},
+                     "packages": sequence_selection.package_versions()},
+        "intended_use": "Teaching demo of sequence models on public heartbeat data; not for diagnosis.",
+    }
+    folder = save_model(model_folder(name, out), net, card)
+    return {"model": name, "folder": str(folder), "cv": cv["cv"], "selection": cv["selection"],
+            "shipped": chosen, "wall_time_s": round(wall, 1)}

@@ -410,8 +410,8 @@ def _classify_beat(spec: Any, series: np.ndarray, truth: str | None) -> None:
         head[1].metric("Label in file", truth)
     cols = st.columns([2, 1])
     with cols[0]:
-        st.plotly_chart(_saliency_figure(out["series"], out["saliency"], out["label"]), width="stretch",
-                        key="seq_trace")
+        st.plotly_chart(_saliency_figure(out["series"], out["saliency"], out["label"],
+                                         out.get("saliency_method", "gradient")), width="stretch", key="seq_trace")
     with cols[1]:
         probs = out["probs"]
         fig = go.Figure(go.Bar(x=list(probs.values()), y=list(probs.keys()), orientation="h",
@@ -419,15 +419,23 @@ def _classify_beat(spec: Any, series: np.ndarray, truth: str | None) -> None:
         fig.update_layout(title="Class probabilities", xaxis_range=[0, 1], height=120 + 30 * len(probs),
                           margin=dict(l=10, r=10, t=40, b=30))
         st.plotly_chart(fig, width="stretch", key="seq_probs")
-    with st.expander("Cross-validated performance (GRU vs 1-D CNN)"):
-        rows = [{"model": k, **{m: v.get(m) for m in ("acc", "acc_sd", "macro_f1", "n", "cv")}}
-                for k, v in spec.card.metrics.items() if isinstance(v, dict)]
+    with st.expander("Cross-validated performance of the candidates"):
+        metrics = spec.card.metrics
+        repeated = {k: v for k, v in metrics.items() if k.startswith("cv") and "x" in k and isinstance(v, dict)}
+        rows = ([{"model": name, **{m: v.get(m) for m in ("acc", "acc_ci95", "macro_f1", "repeat_acc")},
+                  "within noise of best": metrics.get("selection", {}).get("differences", {}).get(name, {})
+                  .get("within_noise")}
+                 for table in repeated.values() for name, v in table.items()] if repeated else
+                [{"model": k, **{m: v.get(m) for m in ("acc", "acc_sd", "macro_f1", "n", "cv")}}
+                 for k, v in metrics.items() if isinstance(v, dict)])
+        if repeated:
+            st.caption(f"Shipped: {metrics.get('shipped')} (simplest candidate within noise of the best).")
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         st.caption(spec.card.split.get("cv", ""))
 
 
-def _saliency_figure(series: np.ndarray, sal: np.ndarray, label: str) -> go.Figure:
+def _saliency_figure(series: np.ndarray, sal: np.ndarray, label: str, method: str = "gradient") -> go.Figure:
     steps = np.arange(len(series))
     fig = go.Figure()
     top = sal >= np.quantile(sal, 0.85)
@@ -437,7 +445,7 @@ def _saliency_figure(series: np.ndarray, sal: np.ndarray, label: str) -> go.Figu
     fig.add_trace(go.Scatter(x=steps, y=series, mode="markers", name="saliency",
                              marker=dict(color=sal, colorscale="Oranges", size=6, showscale=True,
                                          colorbar=dict(title="saliency", thickness=10))))
-    fig.update_layout(title=f"Beat and gradient saliency for '{label}' (shaded: top 15 % of steps)",
+    fig.update_layout(title=f"Beat and {method} saliency for '{label}' (shaded: top 15 % of steps)",
                       xaxis_title="time step", yaxis_title="amplitude", height=400, showlegend=False,
                       margin=dict(l=10, r=10, t=50, b=40))
     return fig
