@@ -10,7 +10,7 @@ number of clicks to reach Dice >= t, counting ``max_clicks`` for an image that n
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -68,3 +68,11 @@ def noc(model: torch.nn.Module, cases: Sequence[tuple[str, np.ndarray, np.ndarra
     out.update({"n": len(next(iter(per_target.values()))), "max_clicks": max_clicks})
     return out
 
+
+
+def card_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A card's NoC figures (``metrics["noc"]``) as table rows, one per data set; empty when there are none."""
+    report = metrics.get("noc", {})
+    return [{"data set": name, "NoC@85": v["noc85"], "NoC@90": v["noc90"],
+             "never reached .85 / .90": f"{v['nof85']} / {v['nof90']}", "images": v["n"]}
+            for name, v in report.items() if isinstance(v, dict) and "noc85" in v]

@@ -43,3 +43,13 @@ def test_unreachable_target_counts_the_cap_and_a_failure() -> None:
     truth[::2, ::2] = True  # a checkerboard no click can reach at Dice .85
     out = noc(BrightIsForeground(), [("a", image, truth)], PRE, max_clicks=3)
     assert out["noc85"] == 3 and out["nof85"] == 1 and out["n"] == 1
+
+
+def test_committed_segmentation_cards_carry_noc_rows() -> None:
+    from core.registry import list_models
+    from core.segmentation.noc import card_rows
+
+    for spec in list_models("segmentation"):
+        if spec.name in ("lungs-cxr", "opacity-cxr", "polyp-endoscopy"):
+            rows = card_rows(spec.card.metrics)
+            assert rows and all(0 <= r["NoC@85"] <= r["NoC@90"] <= 20 for r in rows), spec.name
