@@ -19,7 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--clicks", action="store_true",
                         help="also report mean Dice after 0/1/3/5 simulated clicks (adds a 'clicks' key)")
+    parser.add_argument("--noc", action="store_true",
+                        help="also report NoC@85/90: simulated clicks to reach Dice .85/.90 (cap 20; adds a 'noc' key)")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    return evaluate(args.model, args.images, args.masks, tta=args.tta, device=args.device, clicks=args.clicks)
+    return evaluate(args.model, args.images, args.masks, tta=args.tta, device=args.device, clicks=args.clicks,
+                    noc=args.noc)

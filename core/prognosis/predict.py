@@ -102,7 +102,7 @@ def stroke_patient(name: str, values: dict[str, Any]) -> dict[str, Any]:
     out = risk_mod.predict(model, x)
     parts = risk_mod.contributions(model, encoder, x[0], np.asarray(spec.preprocessing.feature_mean))
     return {"risk": float(out["risk"][0]), "lower": float(out["lower"][0]), "upper": float(out["upper"][0]),
-            "contributions": parts, "prevalence": spec.card.metrics["calibration_oof5"]["prevalence"]}
+            "contributions": parts, "prevalence": spec.card.metrics["calibration_oof"]["prevalence"]}
 
 
 def evaluate_risk(name: str, csv: str | Path | bytes) -> dict[str, Any]:
@@ -131,14 +131,15 @@ def load_sequences(name: str, source: bytes | str | Path, filename: str = "") ->
 
 
 def sequence_predict(name: str, series: np.ndarray) -> dict[str, Any]:
-    """Class probabilities of one series plus gradient saliency of the predicted class."""
+    """Class probabilities of one series plus the saliency of the predicted class (gradient or occlusion)."""
     spec = get_spec(name)
     x = check_length(series, int(spec.preprocessing.length), name)[0]
     model = get_model(name, CPU)
     proba = predict_proba(model, x[None])[0]
     sal, cls = saliency(model, x)
     return {"probs": dict(zip(spec.labels, proba.astype(float).tolist())), "label": spec.labels[cls],
-            "saliency": sal, "series": x}
+            "saliency": sal, "series": x,
+            "saliency_method": "gradient" if getattr(model, "differentiable", True) else "occlusion"}
 
 
 def sequence_batch(name: str, beats: np.ndarray) -> list[dict[str, Any]]:

@@ -63,6 +63,36 @@ def candidates(seed: int = 0) -> dict[str, Callable[[], Any]]:
     }
 
 
+LOGISTIC_C = (0.03, 0.1, 0.3, 1.0)
+
+SELECTION_DESCRIPTIONS = {
+    **{f"logistic_C{c:g}": f"LogisticRegression(C={c:g})" for c in LOGISTIC_C},
+    "gbm_stumps": "HistGradientBoostingClassifier(lr=0.05, 200 iters, depth 1, min leaf 40, l2=1)",
+    "gbm": "HistGradientBoostingClassifier(lr=0.03, 200 iters, depth 3, min leaf 40, l2=1)",
+    "mlp": "MLPClassifier(32 hidden, alpha=1.0)",
+}
+
+
+def selection_candidates(seed: int = 0) -> dict[str, Callable[[], Any]]:
+    """Candidates for repeated-CV selection, simplest first (stronger L2 counts as simpler)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    makers: dict[str, Callable[[], Any]] = {
+        f"logistic_C{c:g}": (lambda c=c: LogisticRegression(C=c, max_iter=5000)) for c in LOGISTIC_C}
+    makers["gbm_stumps"] = lambda: HistGradientBoostingClassifier(
+        learning_rate=0.05, max_iter=200, max_depth=1, min_samples_leaf=40, l2_regularization=1.0,
+        random_state=seed)
+    base = candidates(seed)
+    makers["gbm"], makers["mlp"] = base["gbm"], base["mlp"]
+    return makers
+
+
+def logistic_c(name: str) -> float:
+    """The C of a ``logistic_C<c>`` candidate name."""
+    return float(name.removeprefix("logistic_C"))
+
+
 def compare(clean: pd.DataFrame, y: np.ndarray, encoder_schema: Any, seed: int = 0,
             val_fraction: float = 0.25, n_boot: int = 1000) -> dict[str, Any]:
     """Validation split (stratified, ``seed``) and 5-fold CV AUC for each candidate."""

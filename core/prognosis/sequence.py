@@ -147,7 +147,14 @@ def cross_validate(arch: str, args: dict[str, Any], x: np.ndarray, y: np.ndarray
 
 
 def saliency(net: torch.nn.Module, series: np.ndarray, target: int | None = None) -> tuple[np.ndarray, int]:
-    """|d logit / d input| of one z-normalised series (gradient saliency), scaled to [0, 1]."""
+    """Per-step importance of one series for the predicted (or ``target``) class, scaled to [0, 1].
+
+    |d logit / d input| (gradient saliency) for differentiable networks; for models whose
+    output is a step function of the input (MiniRocket's PPV features, ``differentiable =
+    False``) the gradient is zero, so occlusion is used instead (see ``occlusion_saliency``).
+    """
+    if not getattr(net, "differentiable", True):
+        return occlusion_saliency(net, series, target)
     x = torch.from_numpy(znormalise(series[None])).requires_grad_(True)
     with torch.enable_grad():
         logits = net(x)
@@ -155,3 +162,25 @@ def saliency(net: torch.nn.Module, series: np.ndarray, target: int | None = None
         logits[0, cls].backward()
     grad = x.grad[0].abs().numpy()
     return grad / (grad.max() or 1.0), cls
+
+
+def occlusion_saliency(net: torch.nn.Module, series: np.ndarray, target: int | None = None,
+                       window: int = 8) -> tuple[np.ndarray, int]:
+    """Drop in the class probability when a ``window`` of steps is flattened to the series mean (0 after
+    z-normalisation), averaged over the windows covering each step; scaled to [0, 1]."""
+    x = znormalise(series[None])[0]
+    length = len(x)
+    starts = np.arange(0, max(1, length - window + 1))
+    batch = np.repeat(x[None], len(starts) + 1, axis=0)
+    for i, s in enumerate(starts, start=1):
+        batch[i, s:s + window] = 0.0
+    with torch.no_grad():
+        proba = torch.softmax(net(torch.from_numpy(batch)), dim=1).numpy()
+    cls = int(proba[0].argmax()) if target is None else int(target)
+    drop = np.clip(proba[0, cls] - proba[1:, cls], 0, None)
+    total, count = np.zeros(length), np.zeros(length)
+    for d, s in zip(drop, starts):
+        total[s:s + window] += d
+        count[s:s + window] += 1
+    sal = total / np.maximum(count, 1)
+    return sal / (sal.max() or 1.0), cls

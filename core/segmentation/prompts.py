@@ -145,38 +145,70 @@ def refine_with_clicks(
             earlier one).
         edge_weight: how much image edges slow the spread (0: plain distance).
     """
-    preprocessing = preprocessing or Preprocessing()
-    prob = np.asarray(prob, dtype=np.float32)
-    h, w = prob.shape
-    t = float(preprocessing.threshold if threshold is None else threshold)
+    refiner = ClickRefiner(prob, image, preprocessing, max_radius_fraction=max_radius_fraction,
+                           min_radius_fraction=min_radius_fraction, strength=strength, edge_weight=edge_weight,
+                           threshold=threshold)
     if not clicks:
-        return threshold_and_clean(prob, preprocessing, t)
+        return refiner.mask()
+    h, w = refiner.logit.shape
     for c in clicks:
         if not (0 <= c.row < h and 0 <= c.col < w):
             raise InputError(f"click ({c.row}, {c.col}) is outside the {h}x{w} image")
-    work = _work_shape((h, w))
-    cost = edge_cost(image, work, edge_weight)
-    scale = max(work) / max(h, w)
-    eps = 1e-4
-    clipped = np.clip(prob, eps, 1 - eps)
-    bias = np.log(t / (1 - t)) if 0 < t < 1 else 0.0
-    logit = np.log(clipped / (1 - clipped)) - bias  # 0 is now the decision boundary
-    scale_r, scale_c = work[0] / h, work[1] / w
-    for click in clicks:
-        current = logit > 0
+    for c in clicks:
+        refiner.add(c)
+    return refiner.mask()
+
+
+class ClickRefiner:
+    """``refine_with_clicks`` one click at a time: each click's geodesic bump is computed once.
+
+    ``refine_with_clicks(prob, image, clicks)`` equals adding ``clicks`` in order to a refiner
+    and reading ``mask()``; a click simulation of n clicks costs n geodesic maps, not n(n+1)/2.
+    """
+
+    def __init__(self, prob: np.ndarray, image: np.ndarray, preprocessing: Preprocessing | None = None, *,
+                 max_radius_fraction: float = 0.15, min_radius_fraction: float = 0.02, strength: float = 6.0,
+                 edge_weight: float = 1.0, threshold: float | None = None) -> None:
+        self.preprocessing = preprocessing or Preprocessing()
+        prob = np.asarray(prob, dtype=np.float32)
+        self.prob = prob
+        h, w = prob.shape
+        self.t = float(self.preprocessing.threshold if threshold is None else threshold)
+        self.work = _work_shape((h, w))
+        self.cost = edge_cost(image, self.work, edge_weight)
+        self.scale = max(self.work) / max(h, w)
+        self.radii = (min_radius_fraction * max(self.work), max_radius_fraction * max(self.work))
+        self.strength = strength
+        eps = 1e-4
+        clipped = np.clip(prob, eps, 1 - eps)
+        bias = np.log(self.t / (1 - self.t)) if 0 < self.t < 1 else 0.0
+        self.logit = np.log(clipped / (1 - clipped)) - bias  # 0 is now the decision boundary
+        self.clicks: list[Click] = []
+
+    def add(self, click: Click) -> None:
+        """Apply one click (in image pixels) to the logits."""
+        h, w = self.logit.shape
+        current = self.logit > 0
         inside = current if not click.positive else ~current
         thickness = ndimage.distance_transform_edt(np.pad(inside, 1))[1:-1, 1:-1][click.row, click.col]
-        radius = float(np.clip(1.2 * thickness * scale, min_radius_fraction * max(work), max_radius_fraction * max(work)))
-        seed = (min(work[0] - 1, int(click.row * scale_r)), min(work[1] - 1, int(click.col * scale_c)))
-        dist = geodesic_distance(cost, [seed])
+        radius = float(np.clip(1.2 * thickness * self.scale, *self.radii))
+        scale_r, scale_c = self.work[0] / h, self.work[1] / w
+        seed = (min(self.work[0] - 1, int(click.row * scale_r)), min(self.work[1] - 1, int(click.col * scale_c)))
+        dist = geodesic_distance(self.cost, [seed])
         bump = (1.0 / (1.0 + (dist / radius) ** 4)).astype(np.float32)
         bump = resize(torch.from_numpy(bump)[None, None], (h, w))[0, 0].numpy()
-        amplitude = 2 * (abs(float(logit[click.row, click.col])) + strength)
-        logit = logit + (amplitude if click.positive else -amplitude) * bump
-    mask = logit > 0
-    positives = [(c.row, c.col) for c in clicks if c.positive and mask[c.row, c.col]]
-    mask = threshold_and_clean(mask.astype(np.float32), preprocessing, 0.5, keep_points=positives)
-    return _remove_negative_components(mask, clicks)
+        amplitude = 2 * (abs(float(self.logit[click.row, click.col])) + self.strength)
+        self.logit = self.logit + (amplitude if click.positive else -amplitude) * bump
+        self.clicks.append(click)
+
+    def mask(self) -> np.ndarray:
+        """The binary mask after the clicks so far (the card's post-processing; clicked components kept)."""
+        if not self.clicks:
+            return threshold_and_clean(self.prob, self.preprocessing, self.t)
+        mask = self.logit > 0
+        positives = [(c.row, c.col) for c in self.clicks if c.positive and mask[c.row, c.col]]
+        mask = threshold_and_clean(mask.astype(np.float32), self.preprocessing, 0.5, keep_points=positives)
+        return _remove_negative_components(mask, self.clicks)
 
 
 def _remove_negative_components(mask: np.ndarray, clicks: Sequence[Click]) -> np.ndarray:

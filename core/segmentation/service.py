@@ -27,6 +27,7 @@ from core.segmentation.evaluate import matched_cases
 from core.segmentation.inference import predict_proba, threshold_and_clean
 from core.segmentation.metrics import dice_iou
 from core.segmentation.preprocess import resize
+from core.segmentation import noc as noc_mod
 from core.segmentation.prompts import Click, box_proba, click_curve, refine_with_clicks
 from core.segmentation.severity import severity_from_masks
 
@@ -244,11 +245,11 @@ def score_uncertainty(ws: Workspace, name: str, progress: Progress | None = None
 
 
 def evaluate(name: str, images: Path, masks: Path, *, tta: bool = False, device: str | None = None,
-             clicks: bool = False) -> dict[str, Any]:
+             clicks: bool = False, noc: bool = False) -> dict[str, Any]:
     """``{"model", "dice", "iou", "n"}``: mean per-image Dice/IoU of ``name`` (as ``segment`` runs it, at
     the card's threshold) on a folder of images and masks with the same names; a mask of another size
     gets the probability resized to it. With ``clicks``, also the mean Dice after 0/1/3/5 simulated
-    clicks (``prompts.click_curve``)."""
+    clicks (``prompts.click_curve``); with ``noc``, NoC@85/90 (``noc.noc``: clicks to Dice .85/.90)."""
     spec = _spec(name)
     dices, ious = [], []
     for _, image, truth in matched_cases(images, masks):
@@ -264,4 +265,6 @@ def evaluate(name: str, images: Path, masks: Path, *, tta: bool = False, device:
     if clicks:
         cases = list(matched_cases(images, masks))
         result["clicks"] = click_curve(get_model(name, device), cases, spec.preprocessing)
+    if noc:
+        result["noc"] = noc_mod.noc(get_model(name, device), list(matched_cases(images, masks)), spec.preprocessing)
     return result

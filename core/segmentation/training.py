@@ -30,6 +30,8 @@ from core.segmentation.data import NOTES, RECIPES, augmentation, load_cases, mak
 from core.segmentation.inference import predict_proba, threshold_and_clean
 from core.segmentation.metrics import dice_iou
 from core.segmentation.preprocess import prepare, prepare_mask
+from core.segmentation.noc import PROTOCOL as NOC_PROTOCOL
+from core.segmentation.noc import noc
 from core.segmentation.prompts import click_curve
 from core.trainloop import EarlyStopping, hardware, save_model, training_device, write_card
 from models.architectures import build_architecture
@@ -295,6 +297,21 @@ def record_click_curve(name: str, data_root: Path, out_dir: Path, threads: int |
     card["metrics"]["clicks"] = report
     write_card(out_dir, card)
     log(f"clicks: {report}")
+    return report
+
+
+def record_noc(name: str, data_root: Path, out_dir: Path, max_clicks: int = 20) -> dict[str, Any]:
+    """NoC@85/90 of saved weights on each data set of the card's validation split; written to the card."""
+    card = json.loads((out_dir / "card.json").read_text())
+    model, pre = _load_saved(out_dir)
+    report: dict[str, Any] = {"protocol": NOC_PROTOCOL.format(cap=max_clicks),
+                              "command": f"python -m core train segmentation --model {name} --noc-only"}
+    for source in card["data"]["sources"]:
+        dataset = source["dataset"]
+        cases = load_cases(data_root / dataset, source["masks"], card["split"][dataset]["val"])
+        report[dataset] = noc(model, cases, pre, max_clicks=max_clicks)
+    card["metrics"]["noc"] = report
+    write_card(out_dir, card)
     return report
 
 

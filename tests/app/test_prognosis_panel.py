@@ -200,3 +200,12 @@ def test_sequence_evaluation_is_a_table_with_n_split_and_training_warning(shared
     table = next(df.value for df in at.dataframe if "accuracy" in df.value.columns)
     assert int(table["n"].iloc[0]) == 100 and "training data" in table["split"].iloc[0]
     assert any("model's own training data" in w.value for w in at.warning)
+
+
+def test_sequence_minirocket_model_with_occlusion_saliency() -> None:
+    at = _run(_sequence_app)
+    at.selectbox(key="seq_model").set_value("ecg200-minirocket").run()
+    at.radio(key="seq_source").set_value("Synthetic demo beat (generated, not real data)").run()
+    assert not at.exception and not at.error
+    assert _metric(at, "Prediction") in ("myocardial infarction", "normal")
+    assert any("Shipped: minirocket" in c.value for c in at.caption)

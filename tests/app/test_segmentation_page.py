@@ -110,6 +110,7 @@ def test_open_example_and_segment(data_dir):
     assert not at.exception, at.exception
     assert _pixels(at) == 0
     at.selectbox(key="seg.model").select("lungs-cxr").run()
+    assert any("Clicks to reach Dice .85 / .90" in c.value for c in at.caption)  # NoC from the card
     at.button(key="seg.segment").click().run()
     assert not at.exception, at.exception
     share = _pixels(at) / (512 * 408)

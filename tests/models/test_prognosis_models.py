@@ -57,3 +57,7 @@ class TestEcg200Gru(_Sequence):
 
 class TestEcg5000Gru(_Sequence):
     model_name = "ecg5000-gru"
+
+
+class TestEcg200Minirocket(_Sequence):
+    model_name = "ecg200-minirocket"

@@ -233,24 +233,28 @@ def render_stroke() -> None:
 
 def _stroke_metrics(spec: Any) -> None:
     metrics = spec.card.metrics
+    cv_key = next((k for k in metrics if k.startswith("cv") and k.endswith("_auc") and k != "cv5_auc"), None)
+    selection = metrics.get("selection", {})
     rows = []
-    for name, m in metrics.get("validation", {}).items():
-        rows.append({"model": name, "val AUC": m["auc"], "AUC 95% CI": f"{m['auc_ci95'][0]:.3f}–{m['auc_ci95'][1]:.3f}",
-                     "val AUPRC": m["auprc"],
-                     "AUPRC 95% CI": f"{m['auprc_ci95'][0]:.3f}–{m['auprc_ci95'][1]:.3f}",
-                     "5-fold CV AUC": metrics.get("cv5_auc", {}).get(name, {}).get("mean")})
+    for name, m in metrics.get(cv_key, {}).items() if cv_key else []:
+        diff = selection.get("differences", {}).get(name, {})
+        rows.append({"model": name, "CV AUC": m["mean"], "95% CI": f"{m['ci95'][0]:.3f}–{m['ci95'][1]:.3f}",
+                     "minus best": diff.get("minus_best"), "within noise": diff.get("within_noise"),
+                     "calibration slope": selection.get("oof_calibration_slope", {}).get(name)})
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        st.caption(f"Shipped: {metrics.get('shipped')} (best 5-fold CV AUC: {metrics.get('best_by_cv5_auc')}).")
-    cal = metrics.get("calibration_oof5")
+        st.caption(f"Repeated stratified CV ({cv_key.removeprefix('cv').removesuffix('_auc')} folds x repeats). "
+                   f"Best: {selection.get('best')}; shipped: {metrics.get('shipped')} — {selection.get('rule', '')}.")
+    cal = metrics.get("calibration_oof", {}).get("reliability_repeat0")
     if cal:
+        brier = metrics["calibration_oof"]["per_repeat_mean"]["brier"]
         top = max(max(cal["predicted"]), max(cal["observed"])) * 1.1
         fig = go.Figure([
             go.Scatter(x=[0, top], y=[0, top], mode="lines", line=dict(dash="dash", color="grey"), name="perfect"),
-            go.Scatter(x=cal["predicted"], y=cal["observed"], mode="lines+markers", name="logistic (out-of-fold)",
+            go.Scatter(x=cal["predicted"], y=cal["observed"], mode="lines+markers", name="shipped (out-of-fold)",
                        text=[f"n={n}" for n in cal["n"]]),
         ])
-        fig.update_layout(title=f"Reliability (5-fold out-of-fold, Brier {cal['brier']})",
+        fig.update_layout(title=f"Reliability (out-of-fold, Brier {brier})",
                           xaxis_title="mean predicted risk", yaxis_title="observed stroke rate", height=360,
                           margin=dict(l=10, r=10, t=50, b=40))
         st.plotly_chart(fig, width="stretch", key="stroke_reliability")
@@ -406,8 +410,8 @@ def _classify_beat(spec: Any, series: np.ndarray, truth: str | None) -> None:
         head[1].metric("Label in file", truth)
     cols = st.columns([2, 1])
     with cols[0]:
-        st.plotly_chart(_saliency_figure(out["series"], out["saliency"], out["label"]), width="stretch",
-                        key="seq_trace")
+        st.plotly_chart(_saliency_figure(out["series"], out["saliency"], out["label"],
+                                         out.get("saliency_method", "gradient")), width="stretch", key="seq_trace")
     with cols[1]:
         probs = out["probs"]
         fig = go.Figure(go.Bar(x=list(probs.values()), y=list(probs.keys()), orientation="h",
@@ -415,15 +419,23 @@ def _classify_beat(spec: Any, series: np.ndarray, truth: str | None) -> None:
         fig.update_layout(title="Class probabilities", xaxis_range=[0, 1], height=120 + 30 * len(probs),
                           margin=dict(l=10, r=10, t=40, b=30))
         st.plotly_chart(fig, width="stretch", key="seq_probs")
-    with st.expander("Cross-validated performance (GRU vs 1-D CNN)"):
-        rows = [{"model": k, **{m: v.get(m) for m in ("acc", "acc_sd", "macro_f1", "n", "cv")}}
-                for k, v in spec.card.metrics.items() if isinstance(v, dict)]
+    with st.expander("Cross-validated performance of the candidates"):
+        metrics = spec.card.metrics
+        repeated = {k: v for k, v in metrics.items() if k.startswith("cv") and "x" in k and isinstance(v, dict)}
+        rows = ([{"model": name, **{m: v.get(m) for m in ("acc", "acc_ci95", "macro_f1", "repeat_acc")},
+                  "within noise of best": metrics.get("selection", {}).get("differences", {}).get(name, {})
+                  .get("within_noise")}
+                 for table in repeated.values() for name, v in table.items()] if repeated else
+                [{"model": k, **{m: v.get(m) for m in ("acc", "acc_sd", "macro_f1", "n", "cv")}}
+                 for k, v in metrics.items() if isinstance(v, dict)])
+        if repeated:
+            st.caption(f"Shipped: {metrics.get('shipped')} (simplest candidate within noise of the best).")
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         st.caption(spec.card.split.get("cv", ""))
 
 
-def _saliency_figure(series: np.ndarray, sal: np.ndarray, label: str) -> go.Figure:
+def _saliency_figure(series: np.ndarray, sal: np.ndarray, label: str, method: str = "gradient") -> go.Figure:
     steps = np.arange(len(series))
     fig = go.Figure()
     top = sal >= np.quantile(sal, 0.85)
@@ -433,7 +445,7 @@ def _saliency_figure(series: np.ndarray, sal: np.ndarray, label: str) -> go.Figu
     fig.add_trace(go.Scatter(x=steps, y=series, mode="markers", name="saliency",
                              marker=dict(color=sal, colorscale="Oranges", size=6, showscale=True,
                                          colorbar=dict(title="saliency", thickness=10))))
-    fig.update_layout(title=f"Beat and gradient saliency for '{label}' (shaded: top 15 % of steps)",
+    fig.update_layout(title=f"Beat and {method} saliency for '{label}' (shaded: top 15 % of steps)",
                       xaxis_title="time step", yaxis_title="amplitude", height=400, showlegend=False,
                       margin=dict(l=10, r=10, t=50, b=40))
     return fig
