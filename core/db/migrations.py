@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sqlalchemy import (Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint)
+from sqlalchemy import (Boolean, Column, Connection, Float, Index, Integer, LargeBinary, MetaData, String, Table,
+                        Text, UniqueConstraint)
 
 
 def _v1_accounts(connection: Connection) -> None:
@@ -39,6 +39,89 @@ def _v1_accounts(connection: Connection) -> None:
     meta.create_all(connection)
 
 
+def _v2_labeling(connection: Connection) -> None:
+    """labeling: sessions and images with owners, assignments, masks with versions, edits as
+    operations with ids, advisory locks, audit log, reviews."""
+    meta = MetaData()
+    Table(
+        "labeling_sessions", meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(200), nullable=False),
+        Column("labels", Text, nullable=False),
+        Column("colours", Text, nullable=False),
+        Column("annotator", String(200), nullable=False, default=""),
+        Column("owner", String(64), nullable=False),
+        Column("created", Float), Column("updated", Float),
+        Column("current_image", Integer), Column("current_frame", Integer, nullable=False, default=0),
+        Column("current_label", String(200)),
+    )
+    images = Table(
+        "labeling_images", meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("session_id", Integer, nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("name", String(400), nullable=False),
+        Column("sha", String(64), nullable=False),
+        Column("status", String(16), nullable=False, default="to do"),
+        Column("annotator", String(200), nullable=False, default=""),
+        Column("uncertainty", Float),
+        Column("frames", Integer), Column("height", Integer), Column("width", Integer),
+        Column("updated", Float),
+        Column("review", String(16), nullable=False, default=""),
+        Column("review_comment", Text, nullable=False, default=""),
+        Column("reviewer", String(64), nullable=False, default=""),
+        UniqueConstraint("session_id", "sha", name="labeling_images_session_sha"),
+    )
+    Index("labeling_images_session", images.c.session_id, images.c.position)
+    Table("labeling_image_data", meta,
+          Column("image_id", Integer, primary_key=True, autoincrement=False),
+          Column("data", LargeBinary, nullable=False))
+    Table("labeling_masks", meta,
+          Column("image_id", Integer, primary_key=True, autoincrement=False),
+          Column("label", String(200), primary_key=True),
+          Column("frame", Integer, primary_key=True, autoincrement=False),
+          Column("data", LargeBinary, nullable=False),
+          Column("version", Integer, nullable=False, default=0),
+          Column("updated", Float), Column("updated_by", String(64), nullable=False, default=""))
+    edits = Table(
+        "labeling_edits", meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("image_id", Integer, nullable=False),
+        Column("op_id", String(64)),
+        Column("username", String(64), nullable=False),
+        Column("label", String(200), nullable=False),
+        Column("frame", Integer, nullable=False),
+        Column("bbox", String(100), nullable=False),
+        Column("touched", String(100), nullable=False),
+        Column("before", LargeBinary, nullable=False),
+        Column("after", LargeBinary, nullable=False),
+        Column("description", Text, nullable=False, default=""),
+        Column("undone", Integer, nullable=False, default=0),
+        Column("created", Float),
+        UniqueConstraint("image_id", "op_id", name="labeling_edits_op"),
+    )
+    Index("labeling_edits_image", edits.c.image_id, edits.c.id)
+    Table("labeling_assignments", meta,
+          Column("image_id", Integer, primary_key=True, autoincrement=False),
+          Column("username", String(64), primary_key=True))
+    Table("labeling_locks", meta,
+          Column("image_id", Integer, primary_key=True, autoincrement=False),
+          Column("username", String(64), primary_key=True),
+          Column("at", Float, nullable=False))
+    audit = Table(
+        "labeling_audit", meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("session_id", Integer), Column("image_id", Integer),
+        Column("username", String(64), nullable=False),
+        Column("at", Float, nullable=False),
+        Column("action", String(32), nullable=False),
+        Column("detail", Text, nullable=False, default=""),
+    )
+    Index("labeling_audit_image", audit.c.image_id, audit.c.id)
+    meta.create_all(connection)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_accounts,
+    2: _v2_labeling,
 }

@@ -1,23 +1,32 @@
-"""Labeling sessions on disk (SQLite in WAL mode), saved edit by edit and resumable.
+"""Labeling sessions in the MedLens database (``core.db``: SQLite or PostgreSQL), saved edit by
+edit, shared by a team without losing an edit.
 
-A **session** holds a set of images, its labels (with colours), the annotator's name and where
-the user was (current image, frame, label). Each **image** has a status (``to do`` /
-``in progress`` / ``done``), an annotator, and optionally the model's uncertainty (mean
-binary entropy of its probability map, in bits, 0..1) so that "next image" can serve the
-hardest cases first. Every mask edit is one transaction that stores the edit (for undo/redo
-after a reload) and the label's new mask on that frame: a browser reload or a server restart
-resumes exactly there, and a process killed mid-session loses at most the edit in flight.
+A **session** has an owner, a set of images, its labels (with colours) and where the user was.
+Each **image** has a status (``to do`` / ``in progress`` / ``done``), annotators assigned to it,
+a review (``accepted`` / ``returned`` with a comment) and optionally the model's uncertainty.
 
-The database lives at ``core.paths.data_dir() / "labeling" / "labeling.sqlite"``. Several
-processes may write at once (WAL, ``busy_timeout``); each ``LabelingStore`` serialises its own
-threads with a lock.
+**Edits are operations, never whole masks.** ``apply_edit`` receives a footprint (the pixels a
+stroke, polygon or model result touches) and the values to write there, and applies them to the
+*latest saved* mask inside one write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the
+image row ``FOR UPDATE``), so strokes of several users on one image merge. Each edit may carry an
+id (the viewer's edit id): an id seen before is acknowledged without being applied again.
+Undo and redo are per user; a **conflict** is an undo (or redo) of an edit that another user has
+built on since: a later, still applied edit of someone else whose touched rectangle overlaps the
+pixels the undo would change. It is refused with "changed by NAME; reload", never applied over
+their work. Every change is written to an audit log (who, when, what, which image).
+
+**Who sees what**: listing calls take ``user`` (a name) and ``admin``: without a user (single-user
+mode, the command line) everything is listed; an admin sees everything; anyone else sees the
+sessions they own and the images assigned to them (all images of the sessions they own).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
-import sqlite3
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,40 +34,27 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from core.db import get_engine, read, write
 from core.errors import InputError
+from core.labeling import tables as t
 from core.labeling.codec import decode_image, encode_image, image_shape
 from core.masks.history import Edit, History, pack, unpack
 from core.masks.maskset import DEFAULT_COLOURS, MaskSet
-from core.paths import data_dir, private_file
+from core.paths import data_dir
 
 STATUSES = ("to do", "in progress", "done")
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL, labels TEXT NOT NULL, colours TEXT NOT NULL,
-    annotator TEXT NOT NULL DEFAULT '', created REAL, updated REAL,
-    current_image INTEGER, current_frame INTEGER NOT NULL DEFAULT 0, current_label TEXT);
-CREATE TABLE IF NOT EXISTS images (
-    id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL, position INTEGER NOT NULL, name TEXT NOT NULL,
-    sha TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'to do', annotator TEXT NOT NULL DEFAULT '',
-    uncertainty REAL, frames INTEGER, height INTEGER, width INTEGER, updated REAL,
-    UNIQUE (session_id, sha));
-CREATE TABLE IF NOT EXISTS image_data (image_id INTEGER PRIMARY KEY, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS masks (
-    image_id INTEGER NOT NULL, label TEXT NOT NULL, frame INTEGER NOT NULL, data BLOB NOT NULL,
-    updated REAL, PRIMARY KEY (image_id, label, frame));
-CREATE TABLE IF NOT EXISTS edits (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, image_id INTEGER NOT NULL, label TEXT NOT NULL,
-    frame INTEGER NOT NULL, bbox TEXT NOT NULL, before BLOB NOT NULL, after BLOB NOT NULL,
-    description TEXT NOT NULL DEFAULT '', undone INTEGER NOT NULL DEFAULT 0, created REAL);
-CREATE INDEX IF NOT EXISTS edits_image ON edits (image_id, id);
-CREATE INDEX IF NOT EXISTS images_session ON images (session_id, position);
-"""
+REVIEWS = ("accepted", "returned")
+LOCAL = "local"  # the user of single-user mode and of the command line
+LOCK_TTL_S = 120.0  # an advisory "NAME is editing" lock older than this is not shown
+_OP_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def default_path() -> Path:
-    """Where the labeling database lives by default (under ``MEDLENS_DATA_DIR``)."""
-    return data_dir() / "labeling" / "labeling.sqlite"
+    """Where the embedded database lives by default (``core.db``'s SQLite file)."""
+    return data_dir() / "medlens.sqlite"
 
 
 def mean_entropy(prob: np.ndarray) -> float:
@@ -79,6 +75,7 @@ class Session:
     current_frame: int = 0
     current_label: str | None = None
     updated: float = 0.0
+    owner: str = LOCAL
 
     def colour(self, label: str) -> str:
         return self.colours[self.labels.index(label)] if label in self.labels else "#ff0000"
@@ -95,67 +92,69 @@ class ImageRecord:
     uncertainty: float | None
     shape: tuple[int, int, int]
     extra: dict[str, Any] = field(default_factory=dict)
+    review: str = ""
+    review_comment: str = ""
+    reviewer: str = ""
 
 
-# ------------------------------------------------------------------ the store
+@dataclass
+class EditResult:
+    """What ``apply_edit`` did: the stored edit (``applied`` False when its id was seen before)
+    and the label's mask on that frame as saved now (everyone's edits included)."""
+
+    edit: Edit
+    mask: np.ndarray
+    applied: bool
+
+
+def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """Half-open ``(r0, r1, c0, c1)`` around the true pixels; ``(0, 0, 0, 0)`` when none."""
+    if not mask.any():
+        return 0, 0, 0, 0
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _overlap(a: Sequence[int], b: Sequence[int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+
+def op_id_of(description: str) -> str | None:
+    """The viewer's edit id in a description ``"<op> <id>"`` (``core.masks.edits``), if any."""
+    parts = description.split(" ")
+    return parts[1] if len(parts) == 2 and _OP_ID.match(parts[1]) else None
 
 
 class LabelingStore:
-    """Sessions, images, masks and edits in one SQLite file (WAL)."""
+    """Sessions, images, masks, edits, assignments, locks and audit on a ``core.db`` engine."""
 
-    def __init__(self, path: str | Path | None = None, timeout_s: float = 30.0) -> None:
-        self.path = Path(path) if path else default_path()
-        self._lock = threading.RLock()
+    def __init__(self, path: str | Path | Engine | None = None) -> None:
+        """``path``: an engine, a SQLite file, or None for ``core.db.get_engine()`` (``MEDLENS_DB_URL``)."""
         try:
-            private_file(self.path)  # 0600 in a 0700 folder; SQLite gives -wal and -shm the same mode
-            self._db = sqlite3.connect(str(self.path), timeout=timeout_s, check_same_thread=False,
-                                       isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")  # WAL: a commit survives a killed process
-            with self._tx():
-                for statement in SCHEMA.strip().split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
-        except (OSError, sqlite3.Error) as exc:
-            raise InputError(f"cannot open the labeling store {self.path} (set MEDLENS_DATA_DIR): {exc}") from None
+            if isinstance(path, Engine):
+                self.engine = path
+            else:
+                self.engine = get_engine(f"sqlite:///{Path(path)}" if path else None)
+        except (OSError, SQLAlchemyError) as exc:
+            raise InputError(f"cannot open the labeling database (set MEDLENS_DATA_DIR or MEDLENS_DB_URL): "
+                             f"{type(exc).__name__}") from None
+        self.path = path
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Nothing to release: the engine's pool is process-wide (``core.db.dispose_all``)."""
 
     # -- plumbing
-    class _Tx:
-        def __init__(self, store: "LabelingStore") -> None:
-            self.store = store
+    def _audit(self, db: Connection, user: str, action: str, image_id: int | None = None,
+               session_id: int | None = None, detail: str = "") -> None:
+        db.execute(insert(t.audit).values(session_id=session_id, image_id=image_id, username=user or LOCAL,
+                                          at=time.time(), action=action, detail=detail[:2000]))
 
-        def __enter__(self) -> sqlite3.Connection:
-            self.store._lock.acquire()
-            try:
-                self.store._db.execute("BEGIN IMMEDIATE")
-            except BaseException:
-                self.store._lock.release()
-                raise
-            return self.store._db
-
-        def __exit__(self, exc_type, exc, tb) -> None:
-            try:
-                self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
-            finally:
-                self.store._lock.release()
-
-    def _tx(self) -> "LabelingStore._Tx":
-        """One write transaction (``BEGIN IMMEDIATE``: waits for other writers, then commits)."""
-        return LabelingStore._Tx(self)
-
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, tuple(args)).fetchall()
+    def _session_of(self, db: Connection, image_id: int) -> int | None:
+        return db.execute(select(t.images.c.session_id).where(t.images.c.id == image_id)).scalar()
 
     # -- sessions
     def create_session(self, name: str, labels: Sequence[str], annotator: str = "",
-                       colours: Sequence[str] | None = None) -> Session:
+                       colours: Sequence[str] | None = None, owner: str = LOCAL) -> Session:
         labels = [str(label).strip() for label in labels if str(label).strip()]
         if not name.strip():
             raise InputError("a labeling session needs a name")
@@ -164,31 +163,45 @@ class LabelingStore:
         colours = list(colours or [])
         colours += [DEFAULT_COLOURS[i % len(DEFAULT_COLOURS)] for i in range(len(colours), len(labels))]
         now = time.time()
-        with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO sessions (name, labels, colours, annotator, created, updated, current_label) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (name.strip(), json.dumps(labels), json.dumps(colours[: len(labels)]), annotator, now, now, labels[0]))
-            session_id = int(cur.lastrowid)
-        return self.get_session(session_id)
+        with write(self.engine) as db:
+            session_id = db.execute(insert(t.sessions).values(
+                name=name.strip(), labels=json.dumps(labels), colours=json.dumps(colours[: len(labels)]),
+                annotator=annotator, owner=owner or LOCAL, created=now, updated=now, current_frame=0,
+                current_label=labels[0])).inserted_primary_key[0]
+            self._audit(db, owner, "create session", session_id=session_id, detail=name.strip())
+        return self.get_session(int(session_id))
 
-    def _session(self, row: sqlite3.Row) -> Session:
-        return Session(int(row["id"]), row["name"], json.loads(row["labels"]), json.loads(row["colours"]),
-                       row["annotator"], row["current_image"], int(row["current_frame"] or 0), row["current_label"],
-                       float(row["updated"] or 0))
+    @staticmethod
+    def _session(row: Any) -> Session:
+        return Session(int(row.id), row.name, json.loads(row.labels), json.loads(row.colours), row.annotator,
+                       row.current_image, int(row.current_frame or 0), row.current_label, float(row.updated or 0),
+                       row.owner)
 
     def get_session(self, session_id: int) -> Session:
-        rows = self._query("SELECT * FROM sessions WHERE id = ?", (session_id,))
-        if not rows:
+        with read(self.engine) as db:
+            row = db.execute(select(t.sessions).where(t.sessions.c.id == session_id)).first()
+        if row is None:
             raise InputError(f"no labeling session {session_id}")
-        return self._session(rows[0])
+        return self._session(row)
 
-    def list_sessions(self) -> list[Session]:
-        return [self._session(r) for r in self._query("SELECT * FROM sessions ORDER BY updated DESC, id DESC")]
+    def list_sessions(self, user: str | None = None, admin: bool = False) -> list[Session]:
+        """Sessions ``user`` may open (owned, or holding an image assigned to them), newest first;
+        every session without a user or for an admin."""
+        query = select(t.sessions).order_by(t.sessions.c.updated.desc(), t.sessions.c.id.desc())
+        if user is not None and not admin:
+            assigned = select(t.images.c.session_id).join(
+                t.assignments, t.assignments.c.image_id == t.images.c.id).where(t.assignments.c.username == user)
+            query = query.where(or_(t.sessions.c.owner == user, t.sessions.c.id.in_(assigned)))
+        with read(self.engine) as db:
+            return [self._session(r) for r in db.execute(query)]
 
-    def latest_session(self) -> Session | None:
-        sessions = self.list_sessions()
+    def latest_session(self, user: str | None = None, admin: bool = False) -> Session | None:
+        sessions = self.list_sessions(user, admin)
         return sessions[0] if sessions else None
+
+    def can_open(self, session_id: int, user: str | None, admin: bool = False) -> bool:
+        """Whether ``user`` may see this session (see the module doc)."""
+        return user is None or admin or any(s.id == session_id for s in self.list_sessions(user))
 
     def update_session(self, session_id: int, **fields: Any) -> Session:
         """Change ``name``, ``annotator``, ``labels`` (adding only), ``colours`` or the position
@@ -204,158 +217,407 @@ class LabelingStore:
                 raise InputError("labels can be added to a session, not removed or repeated")
         values = {k: json.dumps(v) if k in ("labels", "colours") else v for k, v in fields.items()}
         values["updated"] = time.time()
-        with self._tx() as db:
-            db.execute(f"UPDATE sessions SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
-                       (*values.values(), session_id))
+        with write(self.engine) as db:
+            db.execute(update(t.sessions).where(t.sessions.c.id == session_id).values(**values))
         return self.get_session(session_id)
 
-    def delete_session(self, session_id: int) -> None:
-        with self._tx() as db:
-            ids = [r[0] for r in db.execute("SELECT id FROM images WHERE session_id = ?", (session_id,))]
-            for table in ("image_data", "masks", "edits"):
-                db.executemany(f"DELETE FROM {table} WHERE image_id = ?", [(i,) for i in ids])
-            db.execute("DELETE FROM images WHERE session_id = ?", (session_id,))
-            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+    def delete_session(self, session_id: int, user: str = LOCAL) -> None:
+        with write(self.engine) as db:
+            ids = [r[0] for r in db.execute(select(t.images.c.id).where(t.images.c.session_id == session_id))]
+            if ids:
+                for table in (t.image_data, t.masks, t.edits, t.assignments, t.locks):
+                    db.execute(delete(table).where(table.c.image_id.in_(ids)))
+            db.execute(delete(t.images).where(t.images.c.session_id == session_id))
+            db.execute(delete(t.sessions).where(t.sessions.c.id == session_id))
+            self._audit(db, user, "delete session", session_id=session_id)
 
     # -- images
-    def add_image(self, session_id: int, image: Any, name: str | None = None) -> int:
+    def add_image(self, session_id: int, image: Any, name: str | None = None, user: str = LOCAL) -> int:
         """Add a ``MedImage`` to the session (the same pixels twice give the same id)."""
         self.get_session(session_id)
         data = encode_image(image)
         sha = hashlib.sha256(np.ascontiguousarray(image.pixels).tobytes()).hexdigest()
         frames, h, w = image_shape(image)
         now = time.time()
-        with self._tx() as db:
-            row = db.execute("SELECT id FROM images WHERE session_id = ? AND sha = ?", (session_id, sha)).fetchone()
-            if row:
-                return int(row[0])
-            position = db.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM images WHERE session_id = ?",
-                                  (session_id,)).fetchone()[0]
-            cur = db.execute(
-                "INSERT INTO images (session_id, position, name, sha, frames, height, width, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, position, name or image.name, sha, frames, h, w, now))
-            image_id = int(cur.lastrowid)
-            db.execute("INSERT INTO image_data (image_id, data) VALUES (?, ?)", (image_id, data))
-            db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (now, session_id))
+        with write(self.engine) as db:
+            found = db.execute(select(t.images.c.id).where(t.images.c.session_id == session_id,
+                                                           t.images.c.sha == sha)).scalar()
+            if found is not None:
+                return int(found)
+            position = db.execute(select(func.coalesce(func.max(t.images.c.position), -1) + 1)
+                                  .where(t.images.c.session_id == session_id)).scalar_one()
+            image_id = int(db.execute(insert(t.images).values(
+                session_id=session_id, position=position, name=name or image.name, sha=sha, status="to do",
+                annotator="", frames=frames, height=h, width=w, updated=now, review="", review_comment="",
+                reviewer="")).inserted_primary_key[0])
+            db.execute(insert(t.image_data).values(image_id=image_id, data=data))
+            db.execute(update(t.sessions).where(t.sessions.c.id == session_id).values(updated=now))
+            self._audit(db, user, "add image", image_id, session_id, name or image.name)
         return image_id
 
-    def _record(self, row: sqlite3.Row) -> ImageRecord:
-        return ImageRecord(int(row["id"]), int(row["session_id"]), int(row["position"]), row["name"], row["status"],
-                           row["annotator"], row["uncertainty"], (int(row["frames"]), int(row["height"]), int(row["width"])))
+    @staticmethod
+    def _record(row: Any) -> ImageRecord:
+        return ImageRecord(int(row.id), int(row.session_id), int(row.position), row.name, row.status, row.annotator,
+                           row.uncertainty, (int(row.frames), int(row.height), int(row.width)),
+                           review=row.review, review_comment=row.review_comment, reviewer=row.reviewer)
 
-    def list_images(self, session_id: int) -> list[ImageRecord]:
-        return [self._record(r) for r in self._query(
-            "SELECT * FROM images WHERE session_id = ? ORDER BY position", (session_id,))]
+    def list_images(self, session_id: int, user: str | None = None, admin: bool = False) -> list[ImageRecord]:
+        """The session's images in order; for a user who neither owns the session nor is an
+        admin, only the images assigned to them."""
+        query = select(t.images).where(t.images.c.session_id == session_id).order_by(t.images.c.position)
+        with read(self.engine) as db:
+            if user is not None and not admin:
+                owner = db.execute(select(t.sessions.c.owner).where(t.sessions.c.id == session_id)).scalar()
+                if owner != user:
+                    query = query.where(t.images.c.id.in_(
+                        select(t.assignments.c.image_id).where(t.assignments.c.username == user)))
+            return [self._record(r) for r in db.execute(query)]
 
     def get_image_record(self, image_id: int) -> ImageRecord:
-        rows = self._query("SELECT * FROM images WHERE id = ?", (image_id,))
-        if not rows:
+        with read(self.engine) as db:
+            row = db.execute(select(t.images).where(t.images.c.id == image_id)).first()
+        if row is None:
             raise InputError(f"no image {image_id} in the labeling store")
-        return self._record(rows[0])
+        return self._record(row)
 
     def load_image(self, image_id: int) -> Any:
-        rows = self._query("SELECT data FROM image_data WHERE image_id = ?", (image_id,))
-        if not rows:
+        with read(self.engine) as db:
+            data = db.execute(select(t.image_data.c.data).where(t.image_data.c.image_id == image_id)).scalar()
+        if data is None:
             raise InputError(f"no image {image_id} in the labeling store")
-        return decode_image(rows[0][0])
+        return decode_image(bytes(data))
 
-    def set_status(self, image_id: int, status: str, annotator: str | None = None) -> None:
+    def set_status(self, image_id: int, status: str, annotator: str | None = None, user: str = LOCAL) -> None:
         if status not in STATUSES:
             raise InputError(f"status must be one of {', '.join(STATUSES)}")
-        with self._tx() as db:
-            if annotator is None:
-                db.execute("UPDATE images SET status = ?, updated = ? WHERE id = ?", (status, time.time(), image_id))
-            else:
-                db.execute("UPDATE images SET status = ?, annotator = ?, updated = ? WHERE id = ?",
-                           (status, annotator, time.time(), image_id))
+        values: dict[str, Any] = {"status": status, "updated": time.time()}
+        if annotator is not None:
+            values["annotator"] = annotator
+        with write(self.engine) as db:
+            db.execute(update(t.images).where(t.images.c.id == image_id).values(**values))
+            self._audit(db, user, "status", image_id, self._session_of(db, image_id), status)
 
     def set_uncertainty(self, image_id: int, value: float | None) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE images SET uncertainty = ? WHERE id = ?", (value, image_id))
+        with write(self.engine) as db:
+            db.execute(update(t.images).where(t.images.c.id == image_id).values(uncertainty=value))
 
-    def next_image(self, session_id: int, current: int | None = None, by_uncertainty: bool = False) -> int | None:
-        """The next unfinished image: by list order after ``current`` (wrapping around), or the
-        most uncertain first (images not scored yet come last, in list order)."""
-        images = [r for r in self.list_images(session_id) if r.status != "done" and r.id != current]
+    def next_image(self, session_id: int, current: int | None = None, by_uncertainty: bool = False,
+                   user: str | None = None, admin: bool = False) -> int | None:
+        """The next unfinished image (of those ``user`` sees): by list order after ``current``
+        (wrapping around), or the most uncertain first (unscored ones last, in list order)."""
+        listed = self.list_images(session_id, user, admin)
+        images = [r for r in listed if r.status != "done" and r.id != current]
         if not images:
             return None
         if by_uncertainty:
             images.sort(key=lambda r: (r.uncertainty is None, -(r.uncertainty or 0.0), r.position))
             return images[0].id
-        pos = next((r.position for r in self.list_images(session_id) if r.id == current), -1)
+        pos = next((r.position for r in listed if r.id == current), -1)
         after = [r for r in images if r.position > pos]
         return (after or images)[0].id
 
-    # -- masks and edits
-    def save_mask(self, image_id: int, label: str, frame: int, mask: np.ndarray) -> None:
-        """Store one label's mask on one frame (replacing what was there)."""
-        with self._tx() as db:
-            self._put_mask(db, image_id, label, frame, mask)
+    # -- assignments, advisory locks, reviews
+    def assign(self, image_id: int, users: Sequence[str], by: str = LOCAL) -> None:
+        """Assign the image to these annotators (added to those already assigned)."""
+        with write(self.engine) as db:
+            have = {r[0] for r in db.execute(select(t.assignments.c.username).where(t.assignments.c.image_id == image_id))}
+            for name in users:
+                if name and name not in have:
+                    db.execute(insert(t.assignments).values(image_id=image_id, username=name))
+                    have.add(name)
+            self._audit(db, by, "assign", image_id, self._session_of(db, image_id), ", ".join(users))
 
-    def _put_mask(self, db: sqlite3.Connection, image_id: int, label: str, frame: int, mask: np.ndarray) -> None:
+    def unassign(self, image_id: int, name: str, by: str = LOCAL) -> None:
+        with write(self.engine) as db:
+            db.execute(delete(t.assignments).where(t.assignments.c.image_id == image_id,
+                                                   t.assignments.c.username == name))
+            self._audit(db, by, "unassign", image_id, self._session_of(db, image_id), name)
+
+    def assignees(self, image_id: int) -> list[str]:
+        with read(self.engine) as db:
+            return sorted(r[0] for r in db.execute(
+                select(t.assignments.c.username).where(t.assignments.c.image_id == image_id)))
+
+    def touch_lock(self, image_id: int, user: str) -> None:
+        """Say "``user`` is editing this image" (advisory: nobody is kept out)."""
+        with write(self.engine) as db:
+            found = db.execute(update(t.locks).where(t.locks.c.image_id == image_id, t.locks.c.username == user)
+                               .values(at=time.time())).rowcount
+            if not found:
+                db.execute(insert(t.locks).values(image_id=image_id, username=user, at=time.time()))
+
+    def release_lock(self, image_id: int, user: str) -> None:
+        with write(self.engine) as db:
+            db.execute(delete(t.locks).where(t.locks.c.image_id == image_id, t.locks.c.username == user))
+
+    def editors(self, image_ids: Sequence[int]) -> dict[int, list[str]]:
+        """``{image id: [names editing it]}`` from advisory locks younger than ``LOCK_TTL_S``."""
+        if not image_ids:
+            return {}
+        out: dict[int, list[str]] = {}
+        with read(self.engine) as db:
+            for row in db.execute(select(t.locks).where(t.locks.c.image_id.in_(list(image_ids)),
+                                                        t.locks.c.at > time.time() - LOCK_TTL_S)
+                                  .order_by(t.locks.c.username)):
+                out.setdefault(int(row.image_id), []).append(row.username)
+        return out
+
+    def review(self, image_id: int, decision: str, comment: str, reviewer: str) -> None:
+        """A reviewer accepts (the image is done) or returns it (back to in progress) with a comment."""
+        if decision not in REVIEWS:
+            raise InputError(f"a review is one of {', '.join(REVIEWS)}")
+        if decision == "returned" and not comment.strip():
+            raise InputError("say why the image is returned (a comment is needed)")
+        status = "done" if decision == "accepted" else "in progress"
+        with write(self.engine) as db:
+            db.execute(update(t.images).where(t.images.c.id == image_id).values(
+                review=decision, review_comment=comment.strip()[:2000], reviewer=reviewer, status=status,
+                updated=time.time()))
+            self._audit(db, reviewer, decision, image_id, self._session_of(db, image_id), comment.strip())
+
+    # -- masks and edits
+    def _lock_image(self, db: Connection, image_id: int) -> tuple[int, int]:
+        """Serialise writers of one image (PostgreSQL: row lock; SQLite: the write transaction
+        already holds the database's write lock); returns the image's ``(H, W)``."""
+        row = db.execute(select(t.images.c.height, t.images.c.width).where(t.images.c.id == image_id)
+                         .with_for_update()).first()
+        if row is None:
+            raise InputError(f"no image {image_id} in the labeling store")
+        return int(row.height), int(row.width)
+
+    def _get_mask(self, db: Connection, image_id: int, label: str, frame: int, hw: tuple[int, int]) -> tuple[np.ndarray, int]:
+        row = db.execute(select(t.masks.c.data, t.masks.c.version).where(
+            t.masks.c.image_id == image_id, t.masks.c.label == label, t.masks.c.frame == frame)).first()
+        if row is None:
+            return np.zeros(hw, bool), 0
+        return unpack(bytes(row.data), hw), int(row.version)
+
+    def _put_mask(self, db: Connection, image_id: int, label: str, frame: int, mask: np.ndarray,
+                  version: int, user: str) -> None:
         now = time.time()
-        db.execute("INSERT OR REPLACE INTO masks (image_id, label, frame, data, updated) VALUES (?, ?, ?, ?, ?)",
-                   (image_id, label, int(frame), pack(mask), now))
-        db.execute("UPDATE images SET status = CASE status WHEN 'to do' THEN 'in progress' ELSE status END, "
-                   "updated = ? WHERE id = ?", (now, image_id))
-        db.execute("UPDATE sessions SET updated = ? WHERE id = (SELECT session_id FROM images WHERE id = ?)",
-                   (now, image_id))
+        values = dict(data=pack(mask), version=version + 1, updated=now, updated_by=user)
+        if version == 0 and not db.execute(select(t.masks.c.version).where(
+                t.masks.c.image_id == image_id, t.masks.c.label == label, t.masks.c.frame == frame)).first():
+            db.execute(insert(t.masks).values(image_id=image_id, label=label, frame=int(frame), **values))
+        else:
+            db.execute(update(t.masks).where(t.masks.c.image_id == image_id, t.masks.c.label == label,
+                                             t.masks.c.frame == frame).values(**values))
+        db.execute(update(t.images).where(t.images.c.id == image_id).values(updated=now))
+        db.execute(update(t.images).where(t.images.c.id == image_id, t.images.c.status == "to do")
+                   .values(status="in progress"))
+
+    def save_mask(self, image_id: int, label: str, frame: int, mask: np.ndarray, user: str = LOCAL) -> None:
+        """Replace one label's mask on one frame, as one edit (an import or a model result)."""
+        mask = np.asarray(mask, bool)
+        self.apply_edit(image_id, label, frame, np.ones(mask.shape, bool), mask, user, description="replace")
+
+    @staticmethod
+    def _edit(row: Any) -> Edit:
+        edit = Edit(row.label, int(row.frame), tuple(json.loads(row.bbox)), bytes(row.before), bytes(row.after),
+                    row.description, int(row.id))
+        return edit
+
+    def apply_edit(self, image_id: int, label: str, frame: int, footprint: np.ndarray, values: np.ndarray | bool,
+                   user: str = LOCAL, op_id: str | None = None, description: str = "") -> EditResult:
+        """Write ``values`` on the ``footprint`` pixels of the *latest saved* mask, in one transaction.
+
+        ``values`` is True (a brush or polygon), False (an eraser) or an ``(H, W)`` bool array (a
+        model result or an import). An ``op_id`` stored before for this image is acknowledged
+        without being applied twice. A new edit drops ``user``'s undone edits (their redo branch)."""
+        footprint = np.asarray(footprint, bool)
+        if op_id is not None and not _OP_ID.match(op_id):
+            raise InputError("an edit id is 1-64 letters, digits, '-' or '_'")
+        with write(self.engine) as db:
+            hw = self._lock_image(db, image_id)
+            if footprint.shape != hw:
+                raise InputError(f"an edit of shape {footprint.shape} does not fit the image {hw}")
+            frames = db.execute(select(t.images.c.frames).where(t.images.c.id == image_id)).scalar_one()
+            if not 0 <= int(frame) < int(frames):
+                raise InputError(f"frame {frame} is outside the image (0..{int(frames) - 1})")
+            if op_id is not None:
+                seen = db.execute(select(t.edits).where(t.edits.c.image_id == image_id, t.edits.c.op_id == op_id)).first()
+                if seen is not None:
+                    return EditResult(self._edit(seen), self._get_mask(db, image_id, seen.label, seen.frame, hw)[0], False)
+            old, version = self._get_mask(db, image_id, label, frame, hw)
+            new = old.copy()
+            new[footprint] = values if isinstance(values, (bool, np.bool_)) else np.asarray(values, bool)[footprint]
+            changed = Edit.between(label, frame, old, new, description)
+            edit = changed or Edit(label, int(frame), (0, 0, 0, 0), b"", b"", description)
+            db.execute(update(t.edits).where(t.edits.c.image_id == image_id, t.edits.c.username == user,
+                                             t.edits.c.undone == 1).values(undone=2))
+            edit.id = int(db.execute(insert(t.edits).values(
+                image_id=image_id, op_id=op_id, username=user, label=label, frame=int(frame),
+                bbox=json.dumps(list(edit.bbox)), touched=json.dumps(list(_bbox(footprint))), before=edit.before,
+                after=edit.after, description=description, undone=0, created=time.time())).inserted_primary_key[0])
+            if changed is not None:
+                self._put_mask(db, image_id, label, frame, new, version, user)
+            self._audit(db, user, "edit", image_id, self._session_of(db, image_id),
+                        f"{label} frame {frame}: {description or 'edit'}")
+        return EditResult(edit, new, True)
+
+    def record_edit(self, image_id: int, edit: Edit, mask: np.ndarray, user: str = LOCAL) -> int:
+        """Store an edit made on a local copy, as an operation: the pixels it changed get its values
+        on the latest saved mask (other users' strokes elsewhere are kept). Returns its id."""
+        r0, r1, c0, c1 = edit.bbox
+        hw = np.asarray(mask).shape
+        footprint, values = np.zeros(hw, bool), np.zeros(hw, bool)
+        if r1 > r0 and c1 > c0:
+            before, after = unpack(edit.before, edit.patch_shape), unpack(edit.after, edit.patch_shape)
+            footprint[r0:r1, c0:c1] = before != after
+            values[r0:r1, c0:c1] = after
+        result = self.apply_edit(image_id, edit.label, edit.frame, footprint, values, user,
+                                 op_id_of(edit.description), edit.description)
+        edit.id = result.edit.id
+        return int(edit.id)
+
+    def _conflict(self, db: Connection, image_id: int, edit_row: Any, user: str) -> str | None:
+        """The name of another user whose later, applied edit touches what undoing/redoing
+        ``edit_row`` would change; None when there is none."""
+        bbox = json.loads(edit_row.bbox)
+        if bbox[1] <= bbox[0]:
+            return None
+        rows = db.execute(select(t.edits.c.username, t.edits.c.touched).where(
+            t.edits.c.image_id == image_id, t.edits.c.id > edit_row.id, t.edits.c.undone == 0,
+            t.edits.c.username != user, t.edits.c.label == edit_row.label, t.edits.c.frame == edit_row.frame))
+        for row in rows:
+            if _overlap(bbox, json.loads(row.touched)):
+                return row.username
+        return None
+
+    def _step(self, image_id: int, user: str, undo: bool) -> EditResult | None:
+        with write(self.engine) as db:
+            hw = self._lock_image(db, image_id)
+            query = select(t.edits).where(t.edits.c.image_id == image_id, t.edits.c.username == user,
+                                          t.edits.c.undone == (0 if undo else 1))
+            row = db.execute(query.order_by(t.edits.c.id.desc() if undo else t.edits.c.id.asc()).limit(1)).first()
+            if row is None:
+                return None
+            other = self._conflict(db, image_id, row, user)
+            if other is not None:
+                raise InputError(f"changed by {other}; reload (your {'undo' if undo else 'redo'} would "
+                                 f"overwrite their later edit of {row.label})")
+            edit = self._edit(row)
+            mask, version = self._get_mask(db, image_id, edit.label, edit.frame, hw)
+            r0, r1, c0, c1 = edit.bbox
+            if r1 > r0:
+                before, after = unpack(edit.before, edit.patch_shape), unpack(edit.after, edit.patch_shape)
+                diff = before != after
+                mask[r0:r1, c0:c1][diff] = (before if undo else after)[diff]
+                self._put_mask(db, image_id, edit.label, edit.frame, mask, version, user)
+            db.execute(update(t.edits).where(t.edits.c.id == row.id).values(undone=1 if undo else 0))
+            self._audit(db, user, "undo" if undo else "redo", image_id, self._session_of(db, image_id),
+                        f"{edit.label} frame {edit.frame}: {edit.description or 'edit'}")
+        return EditResult(edit, mask, True)
+
+    def undo(self, image_id: int, user: str = LOCAL) -> EditResult | None:
+        """Undo ``user``'s latest applied edit of this image; ``InputError`` "changed by NAME; reload"
+        when another user has built on it since."""
+        return self._step(image_id, user, undo=True)
+
+    def redo(self, image_id: int, user: str = LOCAL) -> EditResult | None:
+        """Redo ``user``'s earliest undone edit of this image (same conflict rule as ``undo``)."""
+        return self._step(image_id, user, undo=False)
+
+    def record_undo(self, image_id: int, edit: Edit, mask: np.ndarray, undone: bool = True, user: str = LOCAL) -> None:
+        """Compatibility: undo (or redo) ``user``'s latest edit (the store decides which)."""
+        self._step(image_id, user, undo=undone)
 
     def load_masks(self, image_id: int, labels: Sequence[str]) -> dict[str, np.ndarray]:
         """``{label: (frames, H, W) bool}`` for every label (empty where nothing was saved)."""
         frames, h, w = self.get_image_record(image_id).shape
         out = {label: np.zeros((frames, h, w), bool) for label in labels}
-        for row in self._query("SELECT label, frame, data FROM masks WHERE image_id = ?", (image_id,)):
-            if row["label"] in out and 0 <= row["frame"] < frames:
-                out[row["label"]][row["frame"]] = unpack(row["data"], (h, w))
+        with read(self.engine) as db:
+            for row in db.execute(select(t.masks.c.label, t.masks.c.frame, t.masks.c.data)
+                                  .where(t.masks.c.image_id == image_id)):
+                if row.label in out and 0 <= row.frame < frames:
+                    out[row.label][row.frame] = unpack(bytes(row.data), (h, w))
         return out
 
-    def record_edit(self, image_id: int, edit: Edit, mask: np.ndarray) -> int:
-        """Save an applied edit and the label's resulting mask in one transaction; undone
-        edits of this image (the redo branch) are dropped. Returns the edit's id."""
-        with self._tx() as db:
-            db.execute("DELETE FROM edits WHERE image_id = ? AND undone = 1", (image_id,))
-            cur = db.execute(
-                "INSERT INTO edits (image_id, label, frame, bbox, before, after, description, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (image_id, edit.label, edit.frame, json.dumps(list(edit.bbox)), edit.before, edit.after,
-                 edit.description, time.time()))
-            edit.id = int(cur.lastrowid)
-            self._put_mask(db, image_id, edit.label, edit.frame, mask)
-        return edit.id
+    def mask_versions(self, image_id: int) -> dict[tuple[str, int], int]:
+        """``{(label, frame): version}``: what changed since a workspace last looked."""
+        with read(self.engine) as db:
+            return {(r.label, int(r.frame)): int(r.version) for r in db.execute(
+                select(t.masks.c.label, t.masks.c.frame, t.masks.c.version).where(t.masks.c.image_id == image_id))}
 
-    def record_undo(self, image_id: int, edit: Edit, mask: np.ndarray, undone: bool = True) -> None:
-        """Mark ``edit`` undone (or redone with ``undone=False``) and save the resulting mask."""
-        if edit.id is None:
-            raise InputError("this edit was never saved")
-        with self._tx() as db:
-            db.execute("UPDATE edits SET undone = ? WHERE id = ? AND image_id = ?", (int(undone), edit.id, image_id))
-            self._put_mask(db, image_id, edit.label, edit.frame, mask)
+    def load_history(self, image_id: int, limit: int = 500, user: str | None = None) -> History:
+        """The undo list of ``user`` (everyone's when None) on this image: applied edits, then undone ones."""
+        query = select(t.edits).where(t.edits.c.image_id == image_id, t.edits.c.undone < 2)
+        if user is not None:
+            query = query.where(t.edits.c.username == user)
+        with read(self.engine) as db:
+            rows = list(db.execute(query.order_by(t.edits.c.id.desc()).limit(limit)))[::-1]
+        applied = [self._edit(r) for r in rows if not r.undone]
+        undone = [self._edit(r) for r in rows if r.undone]
+        return History(applied + undone, len(applied), limit)
 
-    def load_history(self, image_id: int, limit: int = 500) -> History:
-        rows = self._query("SELECT * FROM (SELECT * FROM edits WHERE image_id = ? ORDER BY id DESC LIMIT ?) "
-                           "ORDER BY id", (image_id, limit))
-        edits = [Edit(r["label"], int(r["frame"]), tuple(json.loads(r["bbox"])), r["before"], r["after"],
-                      r["description"], int(r["id"])) for r in rows]
-        position = sum(1 for r in rows if not r["undone"])
-        return History(edits, position, limit)
+    def edit_ids(self, image_id: int) -> dict[str, str]:
+        """``{op id: username}`` of the edits stored for this image (acknowledged ids)."""
+        with read(self.engine) as db:
+            return {r.op_id: r.username for r in db.execute(
+                select(t.edits.c.op_id, t.edits.c.username).where(t.edits.c.image_id == image_id,
+                                                                  t.edits.c.op_id.is_not(None)))}
 
     def edit_count(self, image_id: int | None = None) -> int:
-        if image_id is None:
-            return int(self._query("SELECT COUNT(*) FROM edits")[0][0])
-        return int(self._query("SELECT COUNT(*) FROM edits WHERE image_id = ?", (image_id,))[0][0])
+        query = select(func.count()).select_from(t.edits).where(t.edits.c.undone < 2)
+        if image_id is not None:
+            query = query.where(t.edits.c.image_id == image_id)
+        with read(self.engine) as db:
+            return int(db.execute(query).scalar_one())
 
-    def open_maskset(self, session: Session, image_id: int) -> MaskSet:
-        """The image's masks and history, ready to edit."""
+    def user_masks(self, image_id: int, labels: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
+        """``{user: {label: (frames, H, W)}}``: the pixels each user's applied edits set, replayed on
+        empty masks in order (what each annotator drew, for agreement)."""
+        frames, h, w = self.get_image_record(image_id).shape
+        out: dict[str, dict[str, np.ndarray]] = {}
+        with read(self.engine) as db:
+            rows = db.execute(select(t.edits).where(t.edits.c.image_id == image_id, t.edits.c.undone == 0)
+                              .order_by(t.edits.c.id))
+            for row in rows:
+                if row.label not in labels:
+                    continue
+                masks = out.setdefault(row.username, {label: np.zeros((frames, h, w), bool) for label in labels})
+                edit = self._edit(row)
+                r0, r1, c0, c1 = edit.bbox
+                if r1 > r0:
+                    before, after = unpack(edit.before, edit.patch_shape), unpack(edit.after, edit.patch_shape)
+                    diff = before != after
+                    masks[row.label][row.frame, r0:r1, c0:c1][diff] = after[diff]
+        return out
+
+    def open_maskset(self, session: Session, image_id: int, user: str | None = None) -> MaskSet:
+        """The image's masks and ``user``'s history, ready to edit."""
         shape = self.get_image_record(image_id).shape
-        return MaskSet(session.labels, shape, self.load_masks(image_id, session.labels), self.load_history(image_id))
+        return MaskSet(session.labels, shape, self.load_masks(image_id, session.labels),
+                       self.load_history(image_id, user=user))
 
-    def iter_session(self, session_id: int) -> Iterator[tuple[ImageRecord, Any, dict[str, np.ndarray]]]:
-        """``(record, image, masks)`` for each image of a session (for exports)."""
+    def iter_session(self, session_id: int, user: str | None = None,
+                     admin: bool = False) -> Iterator[tuple[ImageRecord, Any, dict[str, np.ndarray]]]:
+        """``(record, image, masks)`` for each image of a session ``user`` sees (for exports)."""
         session = self.get_session(session_id)
-        for record in self.list_images(session_id):
+        for record in self.list_images(session_id, user, admin):
             yield record, self.load_image(record.id), self.load_masks(record.id, session.labels)
+
+    # -- audit
+    def audit(self, image_id: int | None = None, session_id: int | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Audit entries (newest first): ``at``, ``user``, ``action``, ``image_id``, ``detail``."""
+        query = select(t.audit).order_by(t.audit.c.id.desc()).limit(limit)
+        if image_id is not None:
+            query = query.where(t.audit.c.image_id == image_id)
+        if session_id is not None:
+            query = query.where(t.audit.c.session_id == session_id)
+        with read(self.engine) as db:
+            return [{"at": float(r.at), "user": r.username, "action": r.action, "session_id": r.session_id,
+                     "image_id": r.image_id, "detail": r.detail} for r in db.execute(query)]
+
+    def audit_csv(self, image_id: int | None = None, session_id: int | None = None) -> bytes:
+        """The audit log as CSV (UTC ISO times), for download."""
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["time_utc", "user", "action", "session_id", "image_id", "detail"])
+        for e in reversed(self.audit(image_id, session_id, limit=1_000_000)):
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e["at"]))
+            writer.writerow([stamp, e["user"], e["action"], e["session_id"], e["image_id"], e["detail"]])
+        return buf.getvalue().encode()
 
 
 # ------------------------------------------------------------------ process-wide stores
@@ -365,10 +627,12 @@ _stores_lock = threading.Lock()
 
 
 def get_store(path: str | Path | None = None) -> LabelingStore:
-    """The store for ``path`` (default under ``MEDLENS_DATA_DIR``), one per process."""
-    key = str(Path(path) if path else default_path())
+    """The store on ``path`` (default: ``core.db``'s database in force, ``MEDLENS_DB_URL``)."""
+    if not path:
+        return LabelingStore()  # cheap: the engine is process-wide, and follows the environment
+    key = str(path)
     with _stores_lock:
         store = _stores.get(key)
         if store is None:
-            store = _stores[key] = LabelingStore(key)
+            store = _stores[key] = LabelingStore(path)
         return store

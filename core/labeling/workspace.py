@@ -1,7 +1,8 @@
 """One image of a labeling session opened for editing, and adding uploads to a session.
 
 Every edit, undo and redo made through a ``Workspace`` is written to the ``LabelingStore`` as it
-happens, so a reload resumes exactly where the user was.
+happens (as an operation on the latest saved mask), so a reload resumes exactly where the user
+was and several users' strokes on one image merge.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 from core.errors import MedLensError
 from core.imaging import list_series, load
 from core.imaging.timepoints import at_time, time_points
-from core.labeling.store import LabelingStore, Session
+from core.labeling.store import LOCAL, EditResult, LabelingStore, Session, op_id_of
 from core.masks.history import Edit
 from core.masks.io import read_masks
 from core.masks.maskset import DEFAULT_COLOURS
@@ -26,16 +27,20 @@ def import_masks(data: bytes, name: str, labels: Sequence[str], image: Any, defa
 
 
 class Workspace:
-    """One image of a session opened for editing: its pixels, ``MaskSet`` and edit history,
-    with every edit, undo and redo written to the store as it happens."""
+    """One image of a session opened for editing by one user: its pixels, ``MaskSet`` and that
+    user's undo list. Every edit is sent to the store as an operation on the latest saved mask
+    (other users' strokes are kept), and the local copy takes the saved result."""
 
-    def __init__(self, store: LabelingStore, session: Session, image_id: int, image: Any | None = None) -> None:
+    def __init__(self, store: LabelingStore, session: Session, image_id: int, image: Any | None = None,
+                 user: str = LOCAL) -> None:
         self.store = store
         self.session = session
+        self.user = user or LOCAL
         self.image_id = int(image_id)
         self.record = store.get_image_record(image_id)
         self.image = image if image is not None else store.load_image(image_id)
-        self.masks = store.open_maskset(session, image_id)
+        self.masks = store.open_maskset(session, image_id, self.user)
+        self.versions = store.mask_versions(self.image_id)
         self.probs: dict[tuple[str, int], np.ndarray] = {}  # model probability maps (not stored)
         self.clicks: dict[tuple[str, int], list[Any]] = {}
 
@@ -43,33 +48,59 @@ class Workspace:
     def labels(self) -> list[str]:
         return self.masks.labels
 
+    def get(self, label: str, frame: int = 0) -> np.ndarray:
+        """The ``(H, W)`` mask as last saved or seen (read only), as ``MaskSet.get``."""
+        return self.masks.get(label, frame)
+
+    def _take(self, result: EditResult) -> Edit:
+        edit = result.edit
+        self.masks.data[edit.label][edit.frame] = result.mask
+        self.masks.history = self.store.load_history(self.image_id, user=self.user)
+        return edit
+
+    def set(self, label: str, frame: int, new: np.ndarray, description: str = "", keep_noop: bool = False) -> Edit | None:
+        """Make ``label`` on ``frame`` look like ``new`` where it differs from the local copy; the
+        store applies that difference to the latest saved mask. None when nothing changed (unless
+        ``keep_noop``: the viewer records a stroke that changed nothing, so one undo is one stroke)."""
+        current = self.masks.get(label, frame)  # checks label and frame
+        new = np.asarray(new, bool)
+        footprint = current != new
+        if not footprint.any() and not keep_noop:
+            return None
+        result = self.store.apply_edit(self.image_id, label, frame, footprint, new, self.user,
+                                       op_id_of(description), description)
+        return self._take(result)
+
     def edit(self, label: str, frame: int, new: np.ndarray, description: str = "") -> Edit | None:
         """Replace a label's mask on a frame; saved at once. None when nothing changed."""
         return self.set(label, frame, new, description)
 
-    def get(self, label: str, frame: int = 0) -> np.ndarray:
-        """The stored ``(H, W)`` mask (read only), as ``MaskSet.get``."""
-        return self.masks.get(label, frame)
-
-    def set(self, label: str, frame: int, new: np.ndarray, description: str = "", keep_noop: bool = False) -> Edit | None:
-        """``edit`` with ``MaskSet.set``'s ``keep_noop`` (the viewer records a stroke that changed
-        nothing, so that one undo is one stroke); what the viewer's edit ledger writes through."""
-        edit = self.masks.set(label, frame, new, description, keep_noop=keep_noop)
-        if edit is not None:
-            self.store.record_edit(self.image_id, edit, self.masks.get(label, frame))
-        return edit
+    def paint(self, label: str, frame: int, footprint: np.ndarray, erase: bool = False, description: str = "",
+              op_id: str | None = None) -> Edit:
+        """A stroke or polygon (``footprint``) added (or erased) on the latest saved mask."""
+        self.masks.get(label, frame)
+        return self._take(self.store.apply_edit(self.image_id, label, frame, footprint, not erase, self.user,
+                                                op_id, description))
 
     def undo(self) -> Edit | None:
-        edit = self.masks.undo()
-        if edit is not None:
-            self.store.record_undo(self.image_id, edit, self.masks.get(edit.label, edit.frame), undone=True)
-        return edit
+        """Undo this user's latest edit; ``InputError`` "changed by NAME; reload" on a conflict."""
+        result = self.store.undo(self.image_id, self.user)
+        return None if result is None else self._take(result)
 
     def redo(self) -> Edit | None:
-        edit = self.masks.redo()
-        if edit is not None:
-            self.store.record_undo(self.image_id, edit, self.masks.get(edit.label, edit.frame), undone=False)
-        return edit
+        result = self.store.redo(self.image_id, self.user)
+        return None if result is None else self._take(result)
+
+    def refresh(self) -> bool:
+        """Take the masks other users saved since; True when something changed."""
+        versions = self.store.mask_versions(self.image_id)
+        if versions == self.versions:
+            return False
+        stored = self.store.load_masks(self.image_id, self.labels)
+        for label in self.labels:
+            self.masks.data[label][...] = stored[label]
+        self.versions = versions
+        return True
 
     def replace_all(self, masks: dict[str, np.ndarray], description: str = "import") -> int:
         """Set whole ``(frames, H, W)`` masks per label (e.g. imported ones), one edit per frame."""
@@ -94,7 +125,8 @@ class Workspace:
         return self.session
 
 
-def add_uploads(store: LabelingStore, session_id: int, files: Sequence[tuple[str, bytes]]) -> tuple[list[int], list[str]]:
+def add_uploads(store: LabelingStore, session_id: int, files: Sequence[tuple[str, bytes]],
+                user: str = LOCAL) -> tuple[list[int], list[str]]:
     """Add uploaded files (and zips) to a session: one image per series found (the slices of
     a DICOM series together, each other file on its own, each time point of a 4-D NIfTI on its
     own). Returns (image ids, problems)."""
@@ -120,5 +152,6 @@ def add_uploads(store: LabelingStore, session_id: int, files: Sequence[tuple[str
             name = f"{info.modality} {info.description or info.series_uid[-12:]} ({info.n_files} files)"
         count = time_points(image)
         for t in range(count):  # a 4-D file: one image per time point, never its (t, z) frames as slices
-            ids.append(store.add_image(session_id, at_time(image, t), f"{name} (t={t + 1}/{count})" if count > 1 else name))
+            ids.append(store.add_image(session_id, at_time(image, t), f"{name} (t={t + 1}/{count})" if count > 1 else name,
+                                       user=user))
     return ids, problems

@@ -44,9 +44,11 @@ def store(tmp_path: Path) -> LabelingStore:
 
 def test_database_is_in_wal_mode_under_the_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDLENS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MEDLENS_DB_URL", raising=False)
     s = LabelingStore()
-    assert s.path == tmp_path / "labeling" / "labeling.sqlite"
-    assert s._query("PRAGMA journal_mode")[0][0] == "wal"
+    assert Path(s.engine.url.database) == tmp_path / "medlens.sqlite"
+    with s.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     s.close()
 
 
@@ -194,7 +196,8 @@ def test_killed_process_loses_at_most_the_edit_in_flight(tmp_path):
     assert confirmed >= 25, proc.stderr.read()
 
     s = LabelingStore(path)  # resume after the crash
-    assert s._query("PRAGMA integrity_check")[0][0] == "ok"
+    with s.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
     saved = s.edit_count(image_id)
     assert confirmed <= saved <= confirmed + 1  # every confirmed edit is there, at most one more
     mask = s.load_masks(image_id, ["lung"])["lung"][0]
@@ -226,7 +229,7 @@ def test_sqlite_file_is_readable_by_another_connection(store):
     image_id = store.add_image(session.id, _image(), "a")
     store.record_edit(image_id, Edit.between("lung", 0, _square(0, 0) & False, _square(0, 0)), _square(0, 0))
     other = sqlite3.connect(str(store.path))
-    assert other.execute("SELECT COUNT(*) FROM edits").fetchone()[0] == 1
+    assert other.execute("SELECT COUNT(*) FROM labeling_edits").fetchone()[0] == 1
     other.close()
 
 
