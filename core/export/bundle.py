@@ -49,6 +49,22 @@ def safe_name(name: str) -> str:
     return stem[:80]
 
 
+def unique_names(names: Sequence[str]) -> list[str]:
+    """``safe_name`` of each name, made unique (``x``, ``x_2``, ...) ignoring case, so that zip
+    members never share a name (two images called ``scan.dcm``, labels ``lung left`` and
+    ``lung_left``) and nothing overwrites anything on unzip, even on a case-insensitive disk."""
+    used: set[str] = set()
+    out = []
+    for name in names:
+        stem = safe_name(name)
+        base, k = stem, 2
+        while base.casefold() in used:
+            base, k = f"{stem}_{k}", k + 1
+        used.add(base.casefold())
+        out.append(base)
+    return out
+
+
 def label_map(masks: dict[str, np.ndarray], labels: Sequence[str], shape: tuple[int, int, int]) -> np.ndarray:
     out = np.zeros(shape, np.uint8)
     for i, label in enumerate(labels):
@@ -93,15 +109,12 @@ def build_bundle(items: Sequence[ExportItem], labels: Sequence[str], colours: Se
         "coco": "annotations.coco.json",
         "images": [],
     }
-    used: set[str] = set()
     coco_items = []
+    folders = ([f"image{index + 1:03d}" for index in range(len(items))] if deidentify
+               else unique_names([item.name for item in items]))
+    label_files = dict(zip(labels, unique_names(labels)))
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for index, item in enumerate(items):
-            base = f"image{index + 1:03d}" if deidentify else safe_name(item.name)
-            stem, k = base, 2
-            while base in used:
-                base, k = f"{stem}_{k}", k + 1
-            used.add(base)
+        for item, base in zip(items, folders):
             frames, h, w = (int(s) for s in np.shape(item.image.pixels)[:3])
             masks = {label: _frames(item.masks[label], (frames, h, w)) for label in labels if label in item.masks}
             entry: dict[str, Any] = {
@@ -114,7 +127,7 @@ def build_bundle(items: Sequence[ExportItem], labels: Sequence[str], colours: Se
                 entry["labels"][label] = {"pixels": int(mask.sum()),
                                           "frames_with_mask": [int(f) for f in np.flatnonzero(mask.any(axis=(1, 2)))]}
                 for f in range(frames):
-                    path = f"{base}/masks/{safe_name(label)}{'' if frames == 1 else f'_frame{f}'}.png"
+                    path = f"{base}/masks/{label_files[label]}{'' if frames == 1 else f'_frame{f}'}.png"
                     zf.writestr(path, mask_png_bytes(mask[f]))
                     entry["files"].append(path)
             path = f"{base}/labelmap.nii.gz"
@@ -133,18 +146,21 @@ def build_bundle(items: Sequence[ExportItem], labels: Sequence[str], colours: Se
                 except (MedLensError, ValueError, TypeError, AttributeError) as exc:
                     entry["skipped"].append({"file": f"seg_{label}.dcm", "reason": str(exc).splitlines()[0][:200]})
                     continue
-                path = f"{base}/seg_{safe_name(label)}.dcm"
+                path = f"{base}/seg_{label_files[label]}.dcm"
                 zf.writestr(path, data)
                 entry["files"].append(path)
             manifest["images"].append(entry)
             coco_items.append((base if deidentify else item.name, masks))
         zf.writestr("annotations.coco.json", json.dumps(build_coco(coco_items, labels, "rle")))
         zf.writestr("manifest.json", json.dumps(manifest, indent=2))
+        members = [n.casefold() for n in zf.namelist()]
+    if len(set(members)) != len(members):  # a bug, never the user's input: refuse rather than ship it
+        raise RuntimeError("export zip would hold duplicate member names")
     return buffer.getvalue()
 
 
-def session_items(store: Any, session_id: int) -> Iterable[ExportItem]:
-    """``ExportItem``s of every image of a labeling session."""
-    for record, image, masks in store.iter_session(session_id):
+def session_items(store: Any, session_id: int, user: str | None = None, admin: bool = False) -> Iterable[ExportItem]:
+    """``ExportItem``s of every image of a labeling session that ``user`` sees (all without a user)."""
+    for record, image, masks in store.iter_session(session_id, user, admin):
         yield ExportItem(record.name, image, masks, record.status,
                          {"annotator": record.annotator, "uncertainty": record.uncertainty})

@@ -146,3 +146,24 @@ def test_segment_command_writes_a_dicom_seg_of_the_lungs(tmp_path):
     assert 0.10 < share < 0.60, f"lungs cover {share:.1%} of a chest radiograph"
     left, right = mask[:, : mask.shape[1] // 2].sum(), mask[:, mask.shape[1] // 2:].sum()
     assert min(left, right) > 0.3 * max(left, right), "both lungs should be found"
+
+
+def test_bundle_never_repeats_a_member_name() -> None:
+    """Images sharing a name (also by case) and labels that sanitise alike get distinct members."""
+    labels = ["lung left", "lung_left", "Lung_Left"]
+    items = []
+    for i, name in enumerate(["scan.png", "scan.png", "SCAN.png", "scan.png_2", "scan.png"]):
+        image = MedImage(pixels=np.full((1, 8, 8), i, np.float32), name=name)
+        masks = {label: np.zeros((1, 8, 8), bool) for label in labels}
+        masks["lung left"][0, i, i] = True
+        items.append(ExportItem(name, image, masks, "done"))
+    data = build_bundle(items, labels)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = zf.namelist()
+        manifest = json.loads(zf.read("manifest.json"))
+        assert len({n.casefold() for n in names}) == len(names)
+        folders = [entry["folder"] for entry in manifest["images"]]
+        assert len({f.casefold() for f in folders}) == 5
+        for i, entry in enumerate(manifest["images"]):  # each folder holds its own image's mask
+            png = next(f for f in entry["files"] if f.endswith("/masks/lung_left.png"))
+            assert np.asarray(Image.open(io.BytesIO(zf.read(png))))[i, i] > 0
