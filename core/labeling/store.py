@@ -119,10 +119,14 @@ def _overlap(a: Sequence[int], b: Sequence[int]) -> bool:
     return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
 
+VIEWER_OPS = ("brush", "erase", "polygon", "erase_polygon")  # the stroke ops of ``core.masks.edits``
+
+
 def op_id_of(description: str) -> str | None:
-    """The viewer's edit id in a description ``"<op> <id>"`` (``core.masks.edits``), if any."""
+    """The viewer's edit id in a description ``"<op> <id>"`` (``core.masks.edits``), if any;
+    other descriptions (``"model NAME"``, ``"import FILE"``) carry none."""
     parts = description.split(" ")
-    return parts[1] if len(parts) == 2 and _OP_ID.match(parts[1]) else None
+    return parts[1] if len(parts) == 2 and parts[0] in VIEWER_OPS and _OP_ID.match(parts[1]) else None
 
 
 class LabelingStore:

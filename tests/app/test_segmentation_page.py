@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDLENS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MEDLENS_DB_URL", raising=False)
     return tmp_path
 
 
@@ -39,7 +40,7 @@ def _pixels(at: AppTest, label: str = "lung") -> int:
 
 def _seed_session(data_dir: Path) -> int:
     """A session with one image and a square lung mask, as a previous visit left it."""
-    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    store = LabelingStore()
     session = store.create_session("Seeded", ["lung", "opacity"], annotator="ana")
     pixels = np.zeros((1, 64, 80), np.float32)
     pixels[0, 10:40, 10:40] = 100.0
@@ -146,12 +147,12 @@ def test_working_image_is_added_only_with_a_click(data_dir):
     assert not at.exception, at.exception
     assert any("volume.nii" in c.value for c in at.caption)
     assert at.button(key="seg.copy_next")  # volume tools for the 2 frames (the viewer scrolls them)
-    assert LabelingStore(data_dir / "labeling" / "labeling.sqlite").list_images(1)[0].name == "volume.nii"
+    assert LabelingStore().list_images(1)[0].name == "volume.nii"
 
 
 def test_status_and_next_unfinished_image(data_dir):
     first = _seed_session(data_dir)
-    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    store = LabelingStore()
     session = store.latest_session()
     second = store.add_image(session.id, MedImage(pixels=np.ones((1, 20, 20), np.float32)), "second.png")
     store.close()
@@ -160,7 +161,7 @@ def test_status_and_next_unfinished_image(data_dir):
     assert not at.exception, at.exception
     at.button(key="seg.next").click().run()
     assert any("second.png" in c.value for c in at.caption)
-    check = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    check = LabelingStore()
     assert check.get_image_record(first).status == "done"
     assert check.latest_session().current_image == second
     check.close()
@@ -182,7 +183,7 @@ def test_segment_into_a_label_the_session_lacks_adds_it(data_dir, monkeypatch):
     assert not at.exception, at.exception
     assert _pixels(at, "polyp") == 200 and _pixels(at, "lung") == 900
     assert at.session_state["seg.label"] == "polyp" and at.session_state["seg.goto_label"] == "polyp"
-    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    store = LabelingStore()
     assert store.latest_session().labels == ["lung", "opacity", "polyp"]
     store.close()
 
@@ -190,7 +191,7 @@ def test_segment_into_a_label_the_session_lacks_adds_it(data_dir, monkeypatch):
 def test_volume_copy_to_next_slice_and_run_on_all_slices(data_dir, monkeypatch):
     from core.segmentation import service
 
-    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    store = LabelingStore()
     session = store.create_session("CT", ["lung", "opacity"])
     pixels = np.zeros((3, 40, 50), np.float32)
     image_id = store.add_image(session.id, MedImage(pixels=pixels, spacing=(1.0, 1.0), name="ct"), "ct.dcm")
@@ -219,7 +220,7 @@ def test_volume_copy_to_next_slice_and_run_on_all_slices(data_dir, monkeypatch):
     at.button(key="seg.run_all").click().run()
     assert not at.exception, at.exception
     assert len(calls) == 3 and _pixels(at) == 20
-    check = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    check = LabelingStore()
     assert [int(m.sum()) for m in check.load_masks(image_id, ["lung"])["lung"]] == [20, 20, 20]
     assert check.latest_session().current_frame == 1
     check.close()

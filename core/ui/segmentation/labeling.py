@@ -19,8 +19,10 @@ from core.export.dicom_seg import seg_bytes
 from core.masks.provenance import seg_options
 from core.export.png import mask_png_bytes
 from core.imaging import load
-from core.labeling import STATUSES, LabelingStore, Workspace, add_uploads, get_store, import_masks
+from core.auth import mode
+from core.labeling import STATUSES, LabelingStore, Session, Workspace, add_uploads, get_store, import_masks
 from core.segmentation import service
+from core.ui.auth import current_user
 from core.ui.deid_option import deidentify_option
 from core.ui.errors import user_errors
 from core.ui.pacs_send import send_to_pacs
@@ -36,6 +38,29 @@ def store() -> LabelingStore:
     return get_store()
 
 
+def me() -> tuple[str, bool]:
+    """``(user name, sees everything)``: the signed-in user, and whether they are an admin
+    (single-user mode: the local user, who sees everything as before)."""
+    user = current_user()
+    if user is None:  # pages are not shown before sign-in; nothing to see here either
+        return "", False
+    return user.name, user.role == "admin"
+
+
+def _resume_session(s: LabelingStore) -> Session | None:
+    """The session to reopen after a reload: single-user mode, the latest one (as before); with
+    accounts, only the latest one this user owns (never someone else's, never auto-joined)."""
+    name, admin = me()
+    if not mode.is_multi_user():
+        return s.latest_session()
+    return next((x for x in s.list_sessions(name) if x.owner == name), None)
+
+
+def _allowed(s: LabelingStore, session_id: int) -> bool:
+    name, admin = me()
+    return bool(name) and s.can_open(session_id, name, admin)
+
+
 def _set_position(ws: Workspace, **fields: Any) -> None:
     ws.session = ws.store.update_session(ws.session.id, **fields)
 
@@ -44,14 +69,18 @@ def workspace() -> Workspace | None:
     """The open workspace; after a reload or restart, the last session's current image."""
     ws = st.session_state.get(WS)
     if ws is not None:
+        ws.refresh()  # take what other users saved on this image since the last rerun
         return ws
     s = store()
     try:
         session = s.get_session(st.session_state[K + "session_id"]) if K + "session_id" in st.session_state \
-            else s.latest_session()
-        if session is None or session.current_image is None:
+            else _resume_session(s)
+        if session is None or session.current_image is None or not _allowed(s, session.id):
             return None
-        return activate(Workspace(s, session, session.current_image), frame=session.current_frame)
+        visible = {r.id for r in s.list_images(session.id, *me())}
+        if session.current_image not in visible:
+            return None
+        return activate(Workspace(s, session, session.current_image, user=me()[0]), frame=session.current_frame)
     except MedLensError:
         st.session_state.pop(K + "session_id", None)
         return None
@@ -76,12 +105,12 @@ def ensure_session(image: Any | None = None) -> int:
     s = store()
     if K + "session_id" in st.session_state:
         return st.session_state[K + "session_id"]
-    latest = s.latest_session()
+    latest = _resume_session(s)
     if latest is not None:
         st.session_state[K + "session_id"] = latest.id
         return latest.id
     rgb = image is not None and getattr(image, "is_rgb", False)
-    session = s.create_session("Session 1", DEFAULT_LABELS_RGB if rgb else DEFAULT_LABELS_GRAY)
+    session = s.create_session("Session 1", DEFAULT_LABELS_RGB if rgb else DEFAULT_LABELS_GRAY, owner=me()[0])
     st.session_state[K + "session_id"] = session.id
     return session.id
 
@@ -90,36 +119,41 @@ def open_image(image: Any, name: str) -> Workspace:
     """Add ``image`` to the active session (once) and open it."""
     s = store()
     session_id = ensure_session(image)
-    image_id = s.add_image(session_id, image, name)
+    image_id = s.add_image(session_id, image, name, user=me()[0])
     return open_image_id(image_id, session_id)
 
 
 def open_image_id(image_id: int, session_id: int | None = None) -> Workspace:
     s = store()
     session = s.get_session(session_id or st.session_state[K + "session_id"])
+    if not _allowed(s, session.id):
+        raise MedLensError("this labeling session is not yours")
     st.session_state.pop(WS, None)
-    return activate(Workspace(s, session, image_id))
+    return activate(Workspace(s, session, image_id, user=me()[0]))
 
 
 def _switch_session() -> None:
     """``on_change`` of the session picker: open the chosen session where it was left."""
     chosen = st.session_state[K + "session_select"]
+    if not _allowed(store(), chosen):
+        return
     st.session_state[K + "session_id"] = chosen
     st.session_state.pop(WS, None)
     session = store().get_session(chosen)
-    if session.current_image is not None:
-        activate(Workspace(store(), session, session.current_image), session.current_frame)
+    visible = {r.id for r in store().list_images(chosen, *me())}
+    if session.current_image in visible:
+        activate(Workspace(store(), session, session.current_image, user=me()[0]), session.current_frame)
 
 
 def session_picker() -> None:
     """Choose, create or rename a labeling session; set the annotator."""
     s = store()
-    sessions = s.list_sessions()
+    sessions = s.list_sessions(*me())  # only yours (owned or assigned); an admin's: all
     if sessions:
         ids = [x.id for x in sessions]
         current = st.session_state.get(K + "session_id")
         st.session_state[K + "session_select"] = current if current in ids else ids[0]
-        names = {x.id: f"{x.name} ({len(s.list_images(x.id))} images)" for x in sessions}
+        names = {x.id: f"{x.name} ({len(s.list_images(x.id, *me()))} images)" for x in sessions}
         chosen = st.selectbox("Labeling session", ids, format_func=names.get, key=K + "session_select",
                               on_change=_switch_session)
         session = s.get_session(chosen)
@@ -135,7 +169,7 @@ def session_picker() -> None:
             annotator = st.text_input("Annotator name", value="")
             if st.form_submit_button("Create session"):
                 with user_errors() as outcome:
-                    new = s.create_session(name, [x.strip() for x in labels.split(",")], annotator)
+                    new = s.create_session(name, [x.strip() for x in labels.split(",")], annotator, owner=me()[0])
                 if not outcome.failed:
                     st.session_state[K + "session_id"] = new.id
                     st.session_state.pop(WS, None)
@@ -166,19 +200,24 @@ def status_panel(ws: Workspace) -> None:
     status = c1.radio("Status of this image", STATUSES, index=STATUSES.index(record.status), horizontal=True,
                       key=K + f"status.{ws.image_id}.{record.status}")
     if status != record.status:
-        s.set_status(ws.image_id, status, ws.session.annotator or None)
+        s.set_status(ws.image_id, status, ws.session.annotator or None, user=me()[0])
         st.rerun()
     hardest = c2.checkbox("Hardest first (model uncertainty)", key=K + "by_uncertainty",
                           help="Mean entropy of the model's probability map; score the images first")
     if c3.button("Next unfinished image", key=K + "next", icon=":material/skip_next:"):
-        nxt = s.next_image(ws.session.id, ws.image_id, by_uncertainty=hardest)
+        nxt = s.next_image(ws.session.id, ws.image_id, by_uncertainty=hardest, user=me()[0], admin=me()[1])
         if nxt is None:
             st.toast("Every other image is done.")
         else:
             open_image_id(nxt, ws.session.id)
             st.rerun()
-    images = s.list_images(ws.session.id)
+    images = s.list_images(ws.session.id, *me())
+    s.touch_lock(ws.image_id, me()[0])  # advisory: "NAME is editing", nobody is kept out
+    editing = s.editors([r.id for r in images])
     table = [{"#": r.position + 1, "image": r.name, "status": r.status, "annotator": r.annotator,
+              "assigned": ", ".join(s.assignees(r.id)),
+              "editing": ", ".join(f"{n} is editing" for n in editing.get(r.id, []) if n != me()[0]),
+              "review": f"{r.review}: {r.review_comment}" if r.review else "",
               "uncertainty": None if r.uncertainty is None else round(r.uncertainty, 4),
               "open": "◀ current" if r.id == ws.image_id else ""} for r in images]
     st.dataframe(table, hide_index=True, width="stretch", key=K + "images_table")
@@ -242,7 +281,7 @@ def export_panel(ws: Workspace) -> None:
         if scope == "This image":
             items = [ExportItem(ws.record.name, ws.image, ws.masks.data, ws.store.get_image_record(ws.image_id).status)]
         else:
-            items = list(session_items(ws.store, ws.session.id))
+            items = list(session_items(ws.store, ws.session.id, *me()))
         return build_bundle(items, ws.labels, ws.session.colours, session_info, deidentify=bundle_deid)
 
     filename = f"{name if scope == 'This image' else safe_name(ws.session.name)}_masks.zip"
@@ -310,7 +349,8 @@ def image_source(expanded: bool) -> None:
                                        "session)", accept_multiple_files=True, key=K + "upload")
             if uploads and st.button("Add to the session and open", key=K + "open_upload"):
                 try:
-                    ids, problems = add_uploads(store(), ensure_session(), [(u.name, u.getvalue()) for u in uploads])
+                    ids, problems = add_uploads(store(), ensure_session(), [(u.name, u.getvalue()) for u in uploads],
+                                                user=me()[0])
                     if ids:
                         open_image_id(ids[0])
                 except MedLensError as exc:

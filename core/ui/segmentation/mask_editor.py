@@ -113,13 +113,17 @@ def _toolbar(ws: Workspace, label: str, frame: int) -> None:
     """Undo/redo and whole-mask operations (on the label being edited, this slice)."""
     row1 = st.columns(3)
     if row1[0].button("Undo edit", key=K + "undo", disabled=not ws.masks.history.can_undo, icon=":material/undo:",
-                      help="Undo the last edit (any label, any slice)", width="stretch"):
-        ws.undo()
-        _rerun()
+                      help="Undo your last edit (any label, any slice)", width="stretch"):
+        with user_errors() as outcome:  # refused with "changed by NAME; reload" when someone built on it
+            ws.undo()
+        if not outcome.failed:
+            _rerun()
     if row1[1].button("Redo edit", key=K + "redo", disabled=not ws.masks.history.can_redo, icon=":material/redo:",
                       width="stretch"):
-        ws.redo()
-        _rerun()
+        with user_errors() as outcome:
+            ws.redo()
+        if not outcome.failed:
+            _rerun()
     row2 = st.columns(4)
     for col, name in zip([row1[2], *row2], ["clear", "fill holes", "keep largest", "grow 1 px", "shrink 1 px"]):
         if col.button(name.capitalize(), key=K + "op." + name, width="stretch"):
