@@ -95,6 +95,8 @@ def _v2_labeling(connection: Connection) -> None:
         Column("touched", String(100), nullable=False),
         Column("before", LargeBinary, nullable=False),
         Column("after", LargeBinary, nullable=False),
+        Column("op_mask", LargeBinary, nullable=False),  # the operation: footprint within "touched"
+        Column("op_values", LargeBinary, nullable=False),  # and the values it writes there
         Column("description", Text, nullable=False, default=""),
         Column("undone", Integer, nullable=False, default=0),
         Column("created", Float),

@@ -449,10 +449,15 @@ class LabelingStore:
             edit = changed or Edit(label, int(frame), (0, 0, 0, 0), b"", b"", description)
             db.execute(update(t.edits).where(t.edits.c.image_id == image_id, t.edits.c.username == user,
                                              t.edits.c.undone == 1).values(undone=2))
+            touched = _bbox(footprint)
+            r0, r1, c0, c1 = touched
+            written = np.zeros(hw, bool)
+            written[footprint] = new[footprint]
             edit.id = int(db.execute(insert(t.edits).values(
                 image_id=image_id, op_id=op_id, username=user, label=label, frame=int(frame),
-                bbox=json.dumps(list(edit.bbox)), touched=json.dumps(list(_bbox(footprint))), before=edit.before,
-                after=edit.after, description=description, undone=0, created=time.time())).inserted_primary_key[0])
+                bbox=json.dumps(list(edit.bbox)), touched=json.dumps(list(touched)), before=edit.before,
+                after=edit.after, op_mask=pack(footprint[r0:r1, c0:c1]), op_values=pack(written[r0:r1, c0:c1]),
+                description=description, undone=0, created=time.time())).inserted_primary_key[0])
             if changed is not None:
                 self._put_mask(db, image_id, label, frame, new, version, user)
             self._audit(db, user, "edit", image_id, self._session_of(db, image_id),
@@ -569,8 +574,8 @@ class LabelingStore:
             return int(db.execute(query).scalar_one())
 
     def user_masks(self, image_id: int, labels: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
-        """``{user: {label: (frames, H, W)}}``: the pixels each user's applied edits set, replayed on
-        empty masks in order (what each annotator drew, for agreement)."""
+        """``{user: {label: (frames, H, W)}}``: each user's applied operations (footprint and
+        values) replayed in order on empty masks: what each annotator drew, for agreement."""
         frames, h, w = self.get_image_record(image_id).shape
         out: dict[str, dict[str, np.ndarray]] = {}
         with read(self.engine) as db:
@@ -580,12 +585,11 @@ class LabelingStore:
                 if row.label not in labels:
                     continue
                 masks = out.setdefault(row.username, {label: np.zeros((frames, h, w), bool) for label in labels})
-                edit = self._edit(row)
-                r0, r1, c0, c1 = edit.bbox
+                r0, r1, c0, c1 = json.loads(row.touched)
                 if r1 > r0:
-                    before, after = unpack(edit.before, edit.patch_shape), unpack(edit.after, edit.patch_shape)
-                    diff = before != after
-                    masks[row.label][row.frame, r0:r1, c0:c1][diff] = after[diff]
+                    footprint = unpack(bytes(row.op_mask), (r1 - r0, c1 - c0))
+                    values = unpack(bytes(row.op_values), (r1 - r0, c1 - c0))
+                    masks[row.label][row.frame, r0:r1, c0:c1][footprint] = values[footprint]
         return out
 
     def open_maskset(self, session: Session, image_id: int, user: str | None = None) -> MaskSet:

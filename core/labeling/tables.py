@@ -46,7 +46,8 @@ edits = Table(
     Column("username", String(64), nullable=False), Column("label", String(200), nullable=False),
     Column("frame", Integer, nullable=False), Column("bbox", String(100), nullable=False),
     Column("touched", String(100), nullable=False), Column("before", LargeBinary, nullable=False),
-    Column("after", LargeBinary, nullable=False), Column("description", Text, nullable=False, default=""),
+    Column("after", LargeBinary, nullable=False), Column("op_mask", LargeBinary, nullable=False),
+    Column("op_values", LargeBinary, nullable=False), Column("description", Text, nullable=False, default=""),
     Column("undone", Integer, nullable=False, default=0), Column("created", Float),
 )
 assignments = Table(

@@ -135,3 +135,30 @@ def test_the_check_catches_whole_mask_writes(tmp_path) -> None:  # type: ignore[
     image_id = store.add_image(session.id, _image(0, (1, 256, 256)), "shared")
     report = run_writers(store, image_id, "lung", writers=8, seconds=4.0, seed=2, undo_rate=0.0, whole_mask=True)
     assert report.lost > 0, report
+
+
+def test_agreement_dice_per_label_and_majority_consensus(store: LabelingStore) -> None:
+    from core.labeling.agreement import consensus, dice, image_agreement, session_agreement
+
+    session = store.create_session("s", ["lung", "opacity"])
+    image_id = store.add_image(session.id, _image(), "a")
+    single = store.add_image(session.id, _image(5), "b")
+    a = np.zeros((64, 64), bool)
+    a[10:20, 10:20] = True  # 100 px
+    b = np.zeros((64, 64), bool)
+    b[10:20, 15:25] = True  # 100 px, 50 shared
+    c = np.zeros((64, 64), bool)
+    c[10:20, 12:22] = True
+    for name, mask in (("ana", a), ("ben", b), ("cleo", c)):
+        Workspace(store, session, image_id, user=name).paint("lung", 0, mask)
+    Workspace(store, session, single, user="ana").paint("lung", 0, a)
+    found = image_agreement(store, image_id, session.labels)
+    assert found is not None and found.annotators == ["ana", "ben", "cleo"]
+    expected = np.mean([dice(a, b), dice(a, c), dice(b, c)])
+    assert abs(found.per_label["lung"] - expected) < 1e-12 and abs(dice(a, b) - 0.5) < 1e-12
+    assert found.per_label["opacity"] == 1.0  # nobody drew it
+    assert image_agreement(store, single, session.labels) is None
+    images, mean = session_agreement(store, session.id)
+    assert [x.image_id for x in images] == [image_id] and abs(mean - found.mean) < 1e-12
+    vote = consensus(store, image_id, session.labels)["lung"][0]
+    assert np.array_equal(vote, (a.astype(int) + b + c) >= 2)
