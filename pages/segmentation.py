@@ -9,6 +9,7 @@ import streamlit as st
 from core.ui.errors import user_errors
 from core.ui.segmentation import labeling as lp
 from core.ui.segmentation.mask_editor import K, mask_editor, model_picker
+from core.ui.segmentation.team import team_panel
 
 st.title("Segmentation")
 st.caption("Segment with a model, correct the mask by hand, measure it, and export it. "
@@ -39,6 +40,9 @@ with st.expander("Labeling session: status and next image", expanded=True):
         with user_errors():
             lp.score_uncertainty(ws, model)
             st.rerun()
+with st.expander("Team: assignment, review, agreement, audit"):
+    with user_errors():
+        team_panel(ws)
 with st.expander("Import masks"):
     lp.import_panel(ws)
 st.subheader("Export")

@@ -329,3 +329,20 @@ def test_a_lung_model_run_in_a_lesion_session_adds_and_shows_lung(data_dir, monk
     check = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
     assert check.latest_session().labels == ["lesion", "lung"]
     check.close()
+
+
+def test_team_panel_shows_agreement_side_by_side_and_the_audit(data_dir):
+    image_id = _seed_session(data_dir)  # "local" drew a 30x30 square
+    store = LabelingStore()
+    session = store.latest_session()
+    other = np.zeros((64, 80), bool)
+    other[10:40, 25:55] = True  # half of it overlaps
+    Workspace(store, session, image_id, user="ben").paint("lung", 0, other, description="brush")
+    at = _page()
+    assert not at.exception, at.exception
+    tables = {tuple(t.value.columns) : t.value for t in at.dataframe}
+    dice = tables[("label", "Dice")]
+    assert abs(float(dice[dice["label"] == "lung"]["Dice"].iloc[0]) - 0.5) < 1e-3
+    assert any("Session agreement: mean Dice" in c.value for c in at.caption)
+    audit = tables[("when (UTC)", "who", "what", "detail")]
+    assert {"local", "ben"} <= set(audit["who"])
