@@ -112,3 +112,40 @@ def test_each_account_sees_its_own_name_and_role(page, auth_url: str) -> None:  
     sidebar.get_by_text("Signed in as").wait_for(state="visible")
     assert "Signed in as rita · reviewer" in sidebar.inner_text()
     assert "ann" not in sidebar.inner_text()
+
+
+def test_second_account_never_sees_the_first_accounts_labeling_work(page, auth_url: str) -> None:  # type: ignore[no-untyped-def]
+    """ann opens an image into a labeling session; rita, signing in next in the same tab, finds
+    no session, no image and no trace of ann's work on the Segmentation page."""
+    from tests.e2e.test_segmentation_e2e import open_example
+
+    page.goto(f"{auth_url}/segmentation")
+    wait_until_idle(page)
+    _sign_in(page, "ann", ACCOUNTS["ann"][1])
+    page.locator("h1", has_text="Segmentation").wait_for(state="visible")
+    wait_until_idle(page)
+    open_example(page)
+    sessions = page.get_by_test_id("stSidebar").locator('[data-testid="stSelectbox"]')
+    sessions.first.wait_for(state="visible")  # ann's session picker: her session exists
+    assert sessions.count() == 1
+    ann_main = page.locator('[data-testid="stMain"]').inner_text()
+    assert "cxr_pneumocystis" in ann_main  # the image ann opened, by its file name
+    assert_no_exception(page)
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Username", exact=True).wait_for(state="visible")
+
+    _sign_in(page, "rita", ACCOUNTS["rita"][1])
+    page.locator("h1", has_text="Segmentation").wait_for(state="visible")
+    page.get_by_text("Open an image to start").wait_for(state="visible")
+    wait_until_idle(page)
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    side = page.get_by_test_id("stSidebar").inner_text()
+    assert "cxr_pneumocystis" not in main and "Session 1" not in side, (main, side)
+    assert page.get_by_test_id("stSidebar").locator('[data-testid="stSelectbox"]').count() == 0  # none to pick
+    assert page.locator(".dc-container").count() == 0  # no editor: nothing was auto-joined
+    assert_no_exception(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "second-account-segmentation.png"))
+    page.goto(f"{auth_url}/upload")
+    wait_until_idle(page)
+    assert "cxr_pneumocystis" not in page.locator('[data-testid="stMain"]').inner_text()
