@@ -61,13 +61,13 @@ def test_the_labeling_store_and_its_wal_files_are_private(data) -> None:
     from core.imaging import MedImage
     from core.labeling import LabelingStore
 
-    store = LabelingStore()  # the default place: <data dir>/labeling/labeling.sqlite
+    store = LabelingStore()  # the default place: core.db's <data dir>/medlens.sqlite
     session = store.create_session("s", ["lung"])
     store.add_image(session.id, MedImage(pixels=np.zeros((1, 8, 8), np.float32)), "x.png")
-    files = sorted((data / "labeling").iterdir())
-    assert {p.name for p in files} >= {"labeling.sqlite", "labeling.sqlite-wal", "labeling.sqlite-shm"}
+    files = sorted(p for p in data.iterdir() if p.name.startswith("medlens.sqlite"))
+    assert {p.name for p in files} >= {"medlens.sqlite", "medlens.sqlite-wal", "medlens.sqlite-shm"}
     assert all(_mode(p) == 0o600 for p in files), {p.name: oct(_mode(p)) for p in files}
-    assert _mode(data) == 0o700 and _mode(data / "labeling") == 0o700
+    assert _mode(data) == 0o700
     store.close()
 
 
