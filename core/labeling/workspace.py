@@ -55,7 +55,9 @@ class Workspace:
     def _take(self, result: EditResult) -> Edit:
         edit = result.edit
         self.masks.data[edit.label][edit.frame] = result.mask
-        self.masks.history = self.store.load_history(self.image_id, user=self.user)
+        fresh = self.store.load_history(self.image_id, user=self.user)
+        history = self.masks.history  # updated in place: a ViewerSync watches this object
+        history.edits, history.position = fresh.edits, fresh.position
         return edit
 
     def set(self, label: str, frame: int, new: np.ndarray, description: str = "", keep_noop: bool = False) -> Edit | None:
