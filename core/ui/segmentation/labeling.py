@@ -69,7 +69,6 @@ def workspace() -> Workspace | None:
     """The open workspace; after a reload or restart, the last session's current image."""
     ws = st.session_state.get(WS)
     if ws is not None:
-        ws.refresh()  # take what other users saved on this image since the last rerun
         return ws
     s = store()
     try:

@@ -240,6 +240,8 @@ def viewer_sync(ws: Workspace) -> ViewerSync:
         sync = syncs[key] = ViewerSync(ws, ws.labels, ws.masks.shape, EditLedger.from_history(ws.masks.history.edits),
                                        history=ws.masks.history)
     sync.labels = list(ws.labels)
+    if ws.refresh():  # other users saved strokes on this image since: send the masks again
+        sync.touch()
     return sync
 
 
