@@ -140,7 +140,7 @@ def test_working_image_is_added_only_with_a_click(data_dir):
     at.run()
     at.switch_page("pages/segmentation.py").run()
     assert not at.exception, at.exception
-    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    store = LabelingStore()
     assert not any(store.list_images(s.id) for s in store.list_sessions())  # nothing added without a click
     store.close()
     at.button(key="seg.add_working").click().run()
@@ -289,7 +289,7 @@ def test_model_picker_defaults_to_a_fitting_model_and_warns_on_a_mismatch(data_d
     names = [s.name for s in list_models("segmentation")]
     if not {"lungs-cxr", "polyp-endoscopy"} <= set(names):
         pytest.skip("lungs-cxr / polyp-endoscopy are not registered")
-    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    store = LabelingStore()
     session = store.create_session("Lungs", ["lung"])
     image_id = store.add_image(session.id, MedImage(pixels=np.zeros((1, 32, 32), np.float32), modality="ES"), "colon.dcm")
     store.update_session(session.id, current_image=image_id)
@@ -309,7 +309,7 @@ def test_a_lung_model_run_in_a_lesion_session_adds_and_shows_lung(data_dir, monk
     measured), though the session was created with another label."""
     from core.segmentation import service
 
-    store = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    store = LabelingStore()
     session = store.create_session("Lesions", ["lesion"])
     image_id = store.add_image(session.id, MedImage(pixels=np.zeros((1, 40, 50), np.float32)), "cxr.png")
     store.update_session(session.id, current_image=image_id)
@@ -326,7 +326,7 @@ def test_a_lung_model_run_in_a_lesion_session_adds_and_shows_lung(data_dir, monk
     assert not at.exception, at.exception
     assert _pixels(at, "lung") == 200
     assert at.session_state["seg.label"] == "lung" and at.session_state["seg.goto_label"] == "lung"
-    check = LabelingStore(data_dir / "labeling" / "labeling.sqlite")
+    check = LabelingStore()
     assert check.latest_session().labels == ["lesion", "lung"]
     check.close()
 
