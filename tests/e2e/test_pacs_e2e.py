@@ -15,6 +15,7 @@ from core.pacs import search_series, server_for_url
 from core.pacs.orthanc import LocalOrthanc
 from tests.e2e.conftest import ARTIFACTS, assert_no_exception, wait_until_idle
 from tests.e2e.server import running_app
+from tests.e2e.viewer_driver import ViewerDriver
 from tests.pacs_server import running_orthanc
 
 CR_STUDY = "1.2.392.200036.9125.0.199302241758.16"
@@ -84,7 +85,9 @@ def test_open_from_pacs_segment_send_back(page, pacs_app: str, orthanc: LocalOrt
 
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Segmentation").click()  # same session
     wait_until_idle(page)
-    page.locator(".dc-container").first.wait_for()
+    page.get_by_role("button", name=re.compile("Add the working image to this session")).click()  # never added unasked
+    wait_until_idle(page)
+    ViewerDriver(page).wait_rendered()
     page.get_by_role("button", name=re.compile("Segment → lung")).click()
     wait_until_idle(page)
     page.get_by_text(re.compile(r"lungs-cxr: lung covers")).first.wait_for()
