@@ -28,7 +28,7 @@ from monai.metrics import DiceMetric
 from safetensors.torch import load_file
 
 import models  # noqa: F401  (registers the architectures)
-from core.paths import data_dir
+from core.paths import data_dir, ensure_private_dir
 from core.registry import preprocessing_from_dict
 from core.segmentation import pretrained
 from core.segmentation.data import NOTES, RECIPES, augmentation, load_cases, make_split, preprocessing_of
@@ -73,6 +73,7 @@ def default_checkpoint_dir(name: str) -> Path:
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
+    tmp.chmod(0o600)  # the data folder's files are owner-only
     tmp.replace(path)
 
 
@@ -91,7 +92,7 @@ def train_pretrained(name: str, data_root: Path, out_dir: Path, *, checkpoint_di
     recipe = dc_replace(recipe, epochs=epochs or recipe.epochs, size=size or recipe.size)
     base = dc_replace(RECIPES[recipe.base], size=recipe.size)
     checkpoint_dir = checkpoint_dir or default_checkpoint_dir(name)
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(checkpoint_dir)
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
