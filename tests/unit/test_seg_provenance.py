@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from core.masks.history import History
 from core.masks.maskset import MaskSet
 from core.masks.provenance import seg_options
 

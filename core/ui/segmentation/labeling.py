@@ -18,7 +18,6 @@ from core.export.coco import coco_bytes
 from core.export.dicom_seg import seg_bytes
 from core.masks.provenance import seg_options
 from core.export.png import mask_png_bytes
-from core.imaging import load
 from core.auth import mode
 from core.labeling import STATUSES, LabelingStore, Session, Workspace, add_uploads, get_store, import_masks
 from core.segmentation import service
