@@ -26,7 +26,7 @@ def pacs_roundtrip() -> dict[str, Any]:
     from core.export.dicom_seg import seg_bytes
     from core.imaging import load
     from core.pacs import fetch_image, search_series, search_studies, send_bytes, server_for_url
-    from core.pacs.orthanc import LocalOrthanc, missing_reason
+    from tests.orthanc import LocalOrthanc, missing_reason
     from core.paths import shared_data_dir
     from core.segmentation.service import segment
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from core.pacs.orthanc import LocalOrthanc, missing_reason
+from tests.orthanc import LocalOrthanc, missing_reason
 from tests.conftest import skip_for_system
 
 CR_CHEST = "dicom/xray/gdcm-CR-MONO1-10-chest.dcm"

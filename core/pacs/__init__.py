@@ -4,7 +4,7 @@
 ``search_studies`` / ``search_series`` find what to open; ``fetch_image`` brings a series in its
 stored transfer syntax through ``core.imaging.load`` (the upload path and its limits);
 ``send`` / ``send_bytes`` store DICOM SEG and derived images back into their source study.
-``core.pacs.orthanc.LocalOrthanc`` starts a throwaway Orthanc for tests and benchmarks.
+A throwaway Orthanc for tests and benchmarks lives in ``tests/orthanc.py`` (never part of the app).
 """
 
 from core.pacs.config import PacsServer, configured_servers, server_for_url

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.pacs import search_series, server_for_url
-from core.pacs.orthanc import LocalOrthanc
+from tests.orthanc import LocalOrthanc
 from tests.pacs_server import running_orthanc
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "upload_preprocess.py")

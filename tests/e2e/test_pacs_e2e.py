@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 from core.pacs import search_series, server_for_url
-from core.pacs.orthanc import LocalOrthanc
+from tests.orthanc import LocalOrthanc
 from tests.e2e.conftest import ARTIFACTS, assert_no_exception, wait_until_idle
 from tests.e2e.server import running_app
 from tests.e2e.viewer_driver import ViewerDriver

@@ -20,7 +20,7 @@ from core.imaging import load
 from core.pacs import fetch, fetch_image, search_series, search_studies, send, send_bytes, series_thumbnail
 from core.pacs.config import PacsServer, configured_servers, server_for_url
 from core.pacs.client import make_client
-from core.pacs.orthanc import LocalOrthanc
+from tests.orthanc import LocalOrthanc
 from core.pacs.search import search_instances
 from core.segmentation.service import segment
 from tests.pacs_server import CR_CHEST, CT_J2K, CT_SERIES, running_orthanc
@@ -175,7 +175,7 @@ def test_a_refusal_is_one_line(orthanc: LocalOrthanc, pacs: PacsServer) -> None:
 
 
 def test_unreachable_server() -> None:
-    from core.pacs.orthanc import free_port
+    from tests.orthanc import free_port
     with pytest.raises(InputError, match="cannot connect"):
         search_studies(server_for_url(f"http://127.0.0.1:{free_port()}/dicom-web"))
 
