@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from core.cache import load_model
 from core.classification import calibration, metrics, ood
 from core.classification.augment import AugmentParams, augment
 from core.classification.data import RECIPES, load_data
@@ -29,7 +30,7 @@ from core.classification.metrics import auc
 from core.classification.report import measure_ood, measure_tta
 from core.paths import ensure_private_dir
 from core.registry import ModelSpec, Preprocessing, parse_card
-from core.trainloop import hardware, save_model, write_card
+from core.trainloop import hardware, save_model, training_device, write_card
 from models.architectures import build_architecture
 from models.classification_nets import ClassifierResNet
 
@@ -41,11 +42,12 @@ def input_norm(recipe: dict[str, Any]) -> Preprocessing:
 
 def _predict(model: torch.nn.Module, x01: np.ndarray, recipe: dict[str, Any], batch: int = 256) -> np.ndarray:
     model.eval()
+    device = next(model.parameters()).device
     out = []
     with torch.no_grad():
         for start in range(0, len(x01), batch):
             xb = normalise(torch.from_numpy(x01[start : start + batch])[:, None], input_norm(recipe))
-            out.append(model(xb).double().numpy())
+            out.append(model(xb.to(device)).double().cpu().numpy())
     return np.concatenate(out)
 
 
@@ -61,15 +63,17 @@ def train_member(
     recipe: dict[str, Any], member_args: dict[str, Any], data: dict[str, Any], seed: int, workdir: Path,
     tag: str, log: Callable[[dict], None],
 ) -> dict[str, torch.Tensor]:
-    """Train one ClassifierResNet; returns the selected EMA state dict (best or last)."""
+    """Train one ClassifierResNet on ``training_device()`` (``MEDLENS_DEVICE``); returns the
+    selected EMA state dict (best or last), on the CPU."""
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    model = ClassifierResNet(**member_args)
+    generator = torch.Generator().manual_seed(seed)  # augmentation and shuffling draw on the CPU
+    device = training_device()
+    model = ClassifierResNet(**member_args).to(device)
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe["ema_decay"]), use_buffers=True)
     x_train, y_train = data["train"]
     x_val, y_val = data["val"]
     counts = np.bincount(y_train, minlength=2)
-    class_weight = torch.tensor(len(y_train) / (2.0 * counts), dtype=torch.float32)
+    class_weight = torch.tensor(len(y_train) / (2.0 * counts), dtype=torch.float32, device=device)
     steps_per_epoch = int(np.ceil(len(y_train) / recipe["batch_size"]))
     optimiser = torch.optim.AdamW(model.parameters(), lr=recipe["lr"], weight_decay=recipe["weight_decay"])
     total_steps = recipe["epochs"] * steps_per_epoch
@@ -105,8 +109,8 @@ def train_member(
                     group["lr"] = one_cycle_lr(recipe["lr"], min(1.0, progress(step_count)))
             step_count += 1
             idx = order[step * recipe["batch_size"] : (step + 1) * recipe["batch_size"]]
-            xb = normalise(augment(x_train_t[idx], params, generator), norm)
-            loss = F.cross_entropy(model(xb), y_train_t[idx], weight=class_weight, label_smoothing=recipe["label_smoothing"])
+            xb = normalise(augment(x_train_t[idx], params, generator), norm).to(device)
+            loss = F.cross_entropy(model(xb), y_train_t[idx].to(device), weight=class_weight, label_smoothing=recipe["label_smoothing"])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -117,7 +121,7 @@ def train_member(
         logits = _predict(ema.module, x_val, recipe)
         val_loss = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y_val).long()))
         val_auc = auc(y_val, torch.softmax(torch.from_numpy(logits), 1)[:, 1].numpy())
-        state = {k: v.detach().clone().contiguous() for k, v in ema.module.state_dict().items()}
+        state = {k: v.detach().cpu().clone().contiguous() for k, v in ema.module.state_dict().items()}
         save_file(state, str(workdir / f"{tag}_last.safetensors"))
         improved = (val_auc, -val_loss) > (best[0], -best[1])
         if improved:
@@ -286,7 +290,7 @@ def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: di
                 None if recipe.get("max_minutes") else [recipe["epochs"]] * recipe["arch_args"].get("n_members", 1)),
             "augmentation": recipe["augment"], "seed": seed, "init": "random (no pretrained weights)",
             "wall_time_s": round(wall_seconds, 1),
-            "hardware": hardware(),
+            "hardware": hardware(training_device()),
         },
         "command": command,
         "intended_use": "Research and teaching use only, not for diagnosis.",
@@ -299,6 +303,24 @@ def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: di
     card["uncertainty"].update(measure_tta(model, spec, x_val, y_val))
     write_card(out_dir, card)
     log({"card": str(out_dir / "card.json"), "metrics": card["metrics"], "ece": ece, "ood": card["ood"]})
+    return card
+
+
+def remeasure_uncertainty(name: str, shared: Path, out_dir: Path, workdir: Path, command: str,
+                          log: Callable[[dict], None] = print) -> dict[str, Any]:
+    """Measure the card's TTA figures again for the committed weights, on the card's validation split.
+
+    For a change to the TTA views (``core.classification.uncertainty``) that leaves the weights as
+    they are: the card's other figures and its training command stay; ``uncertainty.command`` says
+    how these were measured.
+    """
+    spec = parse_card(out_dir / "card.json")
+    card = json.loads((out_dir / "card.json").read_text())
+    data = load_data({**RECIPES[name]}, shared, workdir, int(card["training"]["seed"]))
+    model = load_model(spec, torch.device("cpu"))
+    card["uncertainty"].update(measure_tta(model, spec, *data["val"]), command=command)
+    write_card(out_dir, card)
+    log({"card": str(out_dir / "card.json"), "uncertainty": card["uncertainty"]})
     return card
 
 

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from core.errors import InputError
+from core.trainloop import training_device
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,15 @@ def augment(x: torch.Tensor, recipe: SequenceRecipe, generator: torch.Generator)
 
 def train_net(arch: str, args: dict[str, Any], x: np.ndarray, y: np.ndarray, recipe: SequenceRecipe,
               seed: int = 0) -> torch.nn.Module:
-    """Train one network from scratch (AdamW, cosine schedule, augmentation); eval mode."""
+    """Train one network from scratch (AdamW, cosine schedule, augmentation) on ``training_device()``
+    (``MEDLENS_DEVICE``); returned on the CPU in eval mode."""
     import models  # noqa: F401
     from models.architectures import build_architecture
 
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    net = build_architecture(arch, **args)
+    generator = torch.Generator().manual_seed(seed)  # shuffling and augmentation draw on the CPU
+    device = training_device()
+    net = build_architecture(arch, **args).to(device)
     xt, yt = torch.from_numpy(znormalise(x)), torch.from_numpy(y)
     optimiser = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     steps = recipe.epochs * int(np.ceil(len(y) / recipe.batch_size))
@@ -100,12 +103,12 @@ def train_net(arch: str, args: dict[str, Any], x: np.ndarray, y: np.ndarray, rec
             idx = order[start:start + recipe.batch_size]
             if len(idx) < 2:
                 continue
-            loss = F.cross_entropy(net(augment(xt[idx], recipe, generator)), yt[idx])
+            loss = F.cross_entropy(net(augment(xt[idx], recipe, generator).to(device)), yt[idx].to(device))
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             schedule.step()
-    return net.eval()
+    return net.cpu().eval()
 
 
 def predict_proba(net: torch.nn.Module, x: np.ndarray) -> np.ndarray:

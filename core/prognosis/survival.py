@@ -20,6 +20,7 @@ import torch
 from core.errors import InputError
 from core.prognosis.datasets import DAYS_PER_YEAR, SurvivalData
 from core.prognosis.tabular import Encoder, Schema
+from core.trainloop import training_device
 
 SURVIVAL_YEARS = (1, 3, 5)
 
@@ -81,17 +82,21 @@ def cumhaz_at(times: np.ndarray, event_times: np.ndarray, cumhaz: np.ndarray) ->
 
 def fit_deepsurv(x: np.ndarray, time: np.ndarray, event: np.ndarray, recipe: DeepSurvRecipe,
                  seed: int = 0) -> torch.nn.Module:
-    """Train the ensemble on encoded features; returns an eval-mode ``DeepSurvEnsemble``."""
+    """Train the ensemble on encoded features on ``training_device()`` (``MEDLENS_DEVICE``);
+    returns an eval-mode ``DeepSurvEnsemble`` on the CPU."""
     from models.prognosis_nets import DeepSurvEnsemble
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
+    device = training_device()
     model = DeepSurvEnsemble(x.shape[1], recipe.hidden, recipe.dropout, recipe.members, recipe.n_times)
     grid = np.linspace(0.0, float(time.max()), recipe.n_times)
-    xt = torch.from_numpy(x.astype(np.float32))
+    xt = torch.from_numpy(x.astype(np.float32)).to(device)
     for m, net in enumerate(model.nets):
         idx = rng.integers(0, len(x), len(x)) if recipe.bootstrap else np.arange(len(x))
-        xb, tb, eb = xt[idx], torch.from_numpy(time[idx]).float(), torch.from_numpy(event[idx]).float()
+        xb = xt[torch.from_numpy(idx).to(device)]
+        tb, eb = (torch.from_numpy(v[idx]).float().to(device) for v in (time, event))
+        net.to(device)
         optimiser = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
         net.train()
         for _ in range(recipe.epochs):
@@ -101,7 +106,8 @@ def fit_deepsurv(x: np.ndarray, time: np.ndarray, event: np.ndarray, recipe: Dee
             optimiser.step()
         net.eval()
         with torch.no_grad():
-            r = net(xt).squeeze(-1).numpy().astype(float)
+            r = net(xt).squeeze(-1).cpu().numpy().astype(float)
+        net.cpu()  # the ensemble is assembled and saved on the CPU
         offset = float(r.mean())
         model.risk_offset[m] = offset
         event_times, h0 = breslow(r - offset, time, event)

@@ -23,7 +23,7 @@ from core.prognosis.survival import (DeepSurvRecipe, cohort_reference, ensemble_
                                      kaplan_meier_by_group, risk_groups)
 from core.prognosis.survival import cross_validate as cross_validate_survival
 from core.prognosis.tabular import Encoder
-from core.trainloop import hardware, model_folder, save_model
+from core.trainloop import hardware, model_folder, save_model, training_device
 
 
 def select_risk(clean, y: np.ndarray, seed: int, splits: int, repeats: int) -> dict[str, Any]:
@@ -185,7 +185,7 @@ def train_sequence(name: str, data: Path | None = None, seed: int = 0, cv: int =
         "metric_notes": "acc / macro_f1 pooled over the out-of-fold predictions; fold_acc per fold.",
         "command": command or f"python -m core train sequence --model {name} --seed {seed}",
         "training": {"recipe": recipe.to_json(), "seed": seed, "wall_time_s": round(wall, 1),
-                     "hardware": hardware(), "epochs": recipe.epochs,
+                     "hardware": hardware(training_device()), "epochs": recipe.epochs,
                      "augmentation": "amplitude scaling, Gaussian jitter, circular shift, magnitude warp",
                      "baseline": {"architecture": "sequence_cnn1d", "args": {"num_classes": k, **preset["cnn"]}}},
         "intended_use": "Teaching demo of sequence models on public heartbeat data; not for diagnosis.",
@@ -263,7 +263,7 @@ def train_survival(name: str, dataset: str, recipe: DeepSurvRecipe, seed: int, c
                          "(200 trees, min_samples_split=10, min_samples_leaf=15)."),
         "command": command or f"python -m core train survival --model {name} --dataset {dataset} --seed {seed}",
         "training": {"recipe": recipe.to_json(), "seed": seed, "wall_time_s": round(wall, 1),
-                     "hardware": hardware(), "epochs": recipe.epochs},
+                     "hardware": hardware(training_device()), "epochs": recipe.epochs},
         "intended_use": ("Research and teaching demo of survival modelling on a public trial cohort; "
                          "not for clinical decisions."),
     }
