@@ -19,6 +19,7 @@ from nibabel.orientations import apply_orientation, aff2axcodes, inv_ornt_aff, i
 
 from core.errors import InputError
 from core.imaging import limits
+from core.imaging.display import auto_window
 from core.imaging.medimage import MedImage
 
 HEADER_BYTES = 540  # a NIfTI-2 header; NIfTI-1 uses the first 348
@@ -124,12 +125,10 @@ def image_from_nifti(data: bytes, label: str, gzipped: bool = False) -> MedImage
     # (col, row, frame) -> canonical voxel (x = X-1-col, y = Y-1-row, z = frame)
     flip = np.array([[-1, 0, 0, nx - 1], [0, -1, 0, ny - 1], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=float)
     out_affine = canonical_affine @ flip
-    sample = frames.reshape(-1)[:: max(1, frames.size // 200_000)]
-    finite = sample[np.isfinite(sample)]
-    lo, hi = (np.percentile(finite, [0.5, 99.5]) if finite.size else (0.0, 1.0))
+    window = auto_window(frames)  # the header's display range, when it states one, wins
     cal_min, cal_max = float(header.get("cal_min", 0) or 0), float(header.get("cal_max", 0) or 0)
     if np.isfinite(cal_min) and np.isfinite(cal_max) and cal_max > cal_min:
-        lo, hi = cal_min, cal_max
+        window = ((cal_min + cal_max) / 2.0, cal_max - cal_min)
     metadata: dict[str, Any] = {
         "Format": hdr.kind,
         "StoredShape": "x".join(str(s) for s in hdr.shape),
@@ -146,7 +145,7 @@ def image_from_nifti(data: bytes, label: str, gzipped: bool = False) -> MedImage
         spacing=spacing,
         slice_spacing=zooms[2],
         modality="NIFTI",
-        window=((float(lo) + float(hi)) / 2.0, max(float(hi - lo), 1e-6)),
+        window=window,
         metadata=metadata,
         name=label,
         kind="nifti",

@@ -12,6 +12,7 @@ from PIL import Image, ImageSequence
 
 from core.errors import InputError
 from core.imaging import limits
+from core.imaging.display import auto_window
 from core.imaging.medimage import MedImage
 
 Image.MAX_IMAGE_PIXELS = 20_000 * 20_000  # a backstop only: limits.check_image refuses first, from the header
@@ -147,8 +148,6 @@ def image_from_raster(data: bytes, label: str, kind: str) -> MedImage:
     elif arr.dtype == np.uint8:
         window = (127.5, 255.0)
     else:
-        sample = pixels[:, :: max(1, pixels.shape[1] // 512), :: max(1, pixels.shape[2] // 512)]
-        lo, hi = np.percentile(sample, [0.5, 99.5])
-        window = ((lo + hi) / 2.0, max(float(hi - lo), 1.0))
+        window = auto_window(pixels)
     return MedImage(pixels=pixels, spacing=None, slice_spacing=None, modality="OT", window=window,
                     metadata=metadata, name=label, kind="raster", datasets=[], affine=None)
