@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from core.classification.data import RECIPES
-from core.classification.training import train
+from core.classification.training import remeasure_uncertainty, train
 from core.errors import InputError
 from core.paths import data_dir, shared_data_dir
 from core.trainloop import model_folder
@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wall-time-s", type=float, help="with --finalise-only: the logged wall time of that training")
     parser.add_argument("--epochs-run", type=int, help="with --finalise-only: the epochs that training ran (from its log)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--measure-uncertainty", action="store_true",
+                        help="no training: measure the card's TTA figures again for its committed weights")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -59,6 +61,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     def log(entry: dict) -> None:
         print(json.dumps(entry, default=str), flush=True)
 
+    if args.measure_uncertainty:
+        card = remeasure_uncertainty(args.model, shared, out, workdir, command, log)
+        return {"model": args.model, "out": str(out), "uncertainty": card["uncertainty"]}
     card = train(args.model, shared, out, workdir, seed=args.seed, epochs=args.epochs, command=command, log=log,
                  max_minutes=args.max_minutes, finalise_only=args.finalise_only,
                  wall_seconds=args.wall_time_s, epochs_run=args.epochs_run)
