@@ -163,7 +163,8 @@ def test_status_and_next_unfinished_image(data_dir):
     assert any("second.png" in c.value for c in at.caption)
     check = LabelingStore()
     assert check.get_image_record(first).status == "done"
-    assert check.latest_session().current_image == second
+    position = check.position(session.id, "local")  # where this user is now (nobody else moves)
+    assert position is not None and position.image_id == second
     check.close()
 
 
