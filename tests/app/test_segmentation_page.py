@@ -225,6 +225,7 @@ def test_volume_copy_to_next_slice_and_run_on_all_slices(data_dir, monkeypatch):
     assert [int(m.sum()) for m in check.load_masks(image_id, ["lung"])["lung"]] == [20, 20, 20]
     assert check.latest_session().current_frame == 1
     check.close()
+    assert _page().session_state["seg.frame"] == 1  # a reload resumes on that slice
 
 
 def test_create_and_switch_labeling_sessions(data_dir):

@@ -68,14 +68,17 @@ def _allowed(s: LabelingStore, session_id: int) -> bool:
 def _start_point(s: LabelingStore, session: Session) -> tuple[int, int] | None:
     """``(image id, frame)`` where this user resumes in ``session``: their own position; else
     the session-wide one (sessions from before per-user positions); else the first image they
-    see. Only images they may see; None when there is none."""
+    see. Only images they may see; None when there is none. In single-user mode the one user's
+    position is the session-wide one (the editor keeps its slice there as the user scrolls)."""
     name, admin = me()
     visible = [r.id for r in s.list_images(session.id, name, admin)]
     mine = s.position(session.id, name) if name else None
-    if mine is not None and mine.image_id in visible:
+    if mode.is_multi_user() and mine is not None and mine.image_id in visible:
         return int(mine.image_id), mine.frame
     if session.current_image in visible:
         return int(session.current_image), session.current_frame
+    if mine is not None and mine.image_id in visible:
+        return int(mine.image_id), mine.frame
     return (visible[0], 0) if visible else None
 
 
@@ -112,6 +115,8 @@ def activate(ws: Workspace, frame: int = 0) -> Workspace:
     st.session_state[K + "goto_label"] = st.session_state[K + "label"]
     st.session_state.pop(K + "visible", None)
     ws.remember(frame, st.session_state[K + "label"])  # this user's position only: nobody else's view moves
+    if not mode.is_multi_user():  # one user: the session-wide position is theirs (see _start_point)
+        ws.session = ws.store.update_session(ws.session.id, current_image=ws.image_id, current_frame=frame)
     return ws
 
 
