@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 from sqlalchemy import (Boolean, Column, Connection, Float, Index, Integer, LargeBinary, MetaData, String, Table,
-                        Text, UniqueConstraint)
+                        Text, UniqueConstraint, select)
 
 
 def _v1_accounts(connection: Connection) -> None:
@@ -123,7 +123,30 @@ def _v2_labeling(connection: Connection) -> None:
     meta.create_all(connection)
 
 
+def _v3_positions(connection: Connection) -> None:
+    """labeling positions: the image, frame and label each user was at in a session (one user
+    moving on no longer moves everyone); the owner keeps the session's old position."""
+    meta = MetaData()
+    positions = Table(
+        "labeling_positions", meta,
+        Column("session_id", Integer, primary_key=True, autoincrement=False),
+        Column("username", String(64), primary_key=True),
+        Column("image_id", Integer),
+        Column("frame", Integer, nullable=False, default=0),
+        Column("label", String(200)),
+        Column("updated", Float, nullable=False),
+    )
+    Index("labeling_positions_user", positions.c.username, positions.c.updated)
+    meta.create_all(connection)
+    sessions = Table("labeling_sessions", MetaData(), autoload_with=connection)
+    for row in connection.execute(select(sessions).where(sessions.c.current_image.is_not(None))):
+        connection.execute(positions.insert().values(
+            session_id=row.id, username=row.owner, image_id=row.current_image, frame=int(row.current_frame or 0),
+            label=row.current_label, updated=float(row.updated or 0.0)))
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_accounts,
     2: _v2_labeling,
+    3: _v3_positions,
 }

@@ -3,8 +3,10 @@
 Each annotator's mask is what their own applied edits set (``LabelingStore.user_masks``).
 Agreement is the Dice coefficient per label (mean over annotator pairs when more than two; 1.0
 when both left a label empty), and a session's mean over its images with two or more
-annotators. The consensus is a majority vote: a pixel is in when more than half of the
-annotators put it in (ties, with an even count, are out).
+annotators. The consensus is either a majority vote (a pixel is in when more than half of the
+annotators put it in; ties, with an even count, are out) or STAPLE (``core.labeling.staple``:
+each annotator weighed by the sensitivity and specificity EM estimates for them, per label over
+the whole volume).
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from typing import Sequence
 
 import numpy as np
 
+from core.errors import InputError
+from core.labeling.staple import staple
 from core.labeling.store import LabelingStore
+
+MAJORITY, STAPLE = "majority vote", "STAPLE"
+METHODS = (MAJORITY, STAPLE)
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -57,11 +64,17 @@ def session_agreement(store: LabelingStore, session_id: int, user: str | None = 
     return found, (float(np.mean([a.mean for a in found])) if found else None)
 
 
-def consensus(store: LabelingStore, image_id: int, labels: Sequence[str]) -> dict[str, np.ndarray]:
-    """Majority-vote masks ``{label: (frames, H, W)}`` over the image's annotators."""
+def consensus(store: LabelingStore, image_id: int, labels: Sequence[str],
+              method: str = MAJORITY) -> dict[str, np.ndarray]:
+    """Consensus masks ``{label: (frames, H, W)}`` over the image's annotators, by ``method``
+    (one of ``METHODS``)."""
+    if method not in METHODS:
+        raise InputError(f"the consensus method is one of {', '.join(METHODS)}")
     per_user = store.user_masks(image_id, labels)
     frames, h, w = store.get_image_record(image_id).shape
     if not per_user:
         return {label: np.zeros((frames, h, w), bool) for label in labels}
+    if method == STAPLE:
+        return {label: staple([m[label] for m in per_user.values()]).mask for label in labels}
     n = len(per_user)
     return {label: sum(m[label].astype(np.int32) for m in per_user.values()) * 2 > n for label in labels}

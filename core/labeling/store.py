@@ -1,7 +1,9 @@
 """Labeling sessions in the MedLens database (``core.db``: SQLite or PostgreSQL), saved edit by
 edit, shared by a team without losing an edit.
 
-A **session** has an owner, a set of images, its labels (with colours) and where the user was.
+A **session** has an owner, a set of images and its labels (with colours). **Where each user
+is** (the open image, its frame, the label being edited) is a ``Position`` per user and session,
+so one user moving to the next image never moves another user's view.
 Each **image** has a status (``to do`` / ``in progress`` / ``done``), annotators assigned to it,
 a review (``accepted`` / ``returned`` with a comment) and optionally the model's uncertainty.
 
@@ -35,6 +37,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import get_engine, read, write
@@ -79,6 +83,18 @@ class Session:
 
     def colour(self, label: str) -> str:
         return self.colours[self.labels.index(label)] if label in self.labels else "#ff0000"
+
+
+@dataclass
+class Position:
+    """Where one user is in one session: the image open, its frame, the label being edited."""
+
+    session_id: int
+    user: str
+    image_id: int | None
+    frame: int = 0
+    label: str | None = None
+    updated: float = 0.0
 
 
 @dataclass
@@ -208,8 +224,9 @@ class LabelingStore:
         return user is None or admin or any(s.id == session_id for s in self.list_sessions(user))
 
     def update_session(self, session_id: int, **fields: Any) -> Session:
-        """Change ``name``, ``annotator``, ``labels`` (adding only), ``colours`` or the position
-        (``current_image``, ``current_frame``, ``current_label``)."""
+        """Change ``name``, ``annotator``, ``labels`` (adding only), ``colours`` or the session-wide
+        position (``current_image``, ``current_frame``, ``current_label``: the default for a user
+        who has no position of their own yet; each user's own is :meth:`set_position`)."""
         allowed = {"name", "annotator", "labels", "colours", "current_image", "current_frame", "current_label"}
         unknown = set(fields) - allowed
         if unknown:
@@ -231,9 +248,53 @@ class LabelingStore:
             if ids:
                 for table in (t.image_data, t.masks, t.edits, t.assignments, t.locks):
                     db.execute(delete(table).where(table.c.image_id.in_(ids)))
+            db.execute(delete(t.positions).where(t.positions.c.session_id == session_id))
             db.execute(delete(t.images).where(t.images.c.session_id == session_id))
             db.execute(delete(t.sessions).where(t.sessions.c.id == session_id))
             self._audit(db, user, "delete session", session_id=session_id)
+
+    # -- where each user is
+    @staticmethod
+    def _position(row: Any) -> Position:
+        return Position(int(row.session_id), row.username, None if row.image_id is None else int(row.image_id),
+                        int(row.frame or 0), row.label, float(row.updated))
+
+    def position(self, session_id: int, user: str) -> Position | None:
+        """Where ``user`` was in this session; None before they opened anything in it."""
+        with read(self.engine) as db:
+            row = db.execute(select(t.positions).where(t.positions.c.session_id == session_id,
+                                                       t.positions.c.username == (user or LOCAL))).first()
+        return None if row is None else self._position(row)
+
+    def last_position(self, user: str) -> Position | None:
+        """``user``'s most recent position in any session (where a reload resumes)."""
+        with read(self.engine) as db:
+            row = db.execute(select(t.positions).where(t.positions.c.username == (user or LOCAL))
+                             .order_by(t.positions.c.updated.desc()).limit(1)).first()
+        return None if row is None else self._position(row)
+
+    def set_position(self, session_id: int, user: str, image_id: int | None = None, frame: int | None = None,
+                     label: str | None = None) -> Position:
+        """Record where ``user`` is in this session; only the fields given change (an image given
+        without a frame starts at frame 0). Nobody else's position moves."""
+        user = user or LOCAL
+        changes: dict[str, Any] = {"updated": time.time()}
+        if image_id is not None:
+            changes.update(image_id=int(image_id), frame=0)
+        if frame is not None:
+            changes["frame"] = int(frame)
+        if label is not None:
+            changes["label"] = str(label)
+        with write(self.engine) as db:
+            if db.execute(select(t.sessions.c.id).where(t.sessions.c.id == session_id)).first() is None:
+                raise InputError(f"no labeling session {session_id}")
+            dialect_insert = pg_insert if db.dialect.name == "postgresql" else sqlite_insert
+            statement = dialect_insert(t.positions).values(session_id=session_id, username=user,
+                                                           **{"frame": 0, **changes})
+            db.execute(statement.on_conflict_do_update(index_elements=["session_id", "username"], set_=changes))
+            row = db.execute(select(t.positions).where(t.positions.c.session_id == session_id,
+                                                       t.positions.c.username == user)).one()
+        return self._position(row)
 
     # -- images
     def add_image(self, session_id: int, image: Any, name: str | None = None, user: str = LOCAL) -> int:

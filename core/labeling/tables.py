@@ -1,5 +1,5 @@
-"""The labeling tables as the store's queries see them (their DDL is ``_v2_labeling`` in
-``core.db.migrations``)."""
+"""The labeling tables as the store's queries see them (their DDL is ``_v2_labeling`` and
+``_v3_positions`` in ``core.db.migrations``)."""
 
 from __future__ import annotations
 
@@ -65,4 +65,11 @@ audit = Table(
     Column("session_id", Integer), Column("image_id", Integer), Column("username", String(64), nullable=False),
     Column("at", Float, nullable=False), Column("action", String(32), nullable=False),
     Column("detail", Text, nullable=False, default=""),
+)
+positions = Table(
+    "labeling_positions", metadata,
+    Column("session_id", Integer, primary_key=True, autoincrement=False),
+    Column("username", String(64), primary_key=True), Column("image_id", Integer),
+    Column("frame", Integer, nullable=False, default=0), Column("label", String(200)),
+    Column("updated", Float, nullable=False),
 )

@@ -84,6 +84,11 @@ class Workspace:
         return self._take(self.store.apply_edit(self.image_id, label, frame, footprint, not erase, self.user,
                                                 op_id, description))
 
+    def remember(self, frame: int, label: str | None = None) -> None:
+        """Record that this user is on this image (at ``frame``, editing ``label``): where a reload
+        resumes them; other users' positions do not move."""
+        self.store.set_position(self.session.id, self.user, image_id=self.image_id, frame=frame, label=label)
+
     def undo(self) -> Edit | None:
         """Undo this user's latest edit; ``InputError`` "changed by NAME; reload" on a conflict."""
         result = self.store.undo(self.image_id, self.user)

@@ -163,7 +163,8 @@ def test_status_and_next_unfinished_image(data_dir):
     assert any("second.png" in c.value for c in at.caption)
     check = LabelingStore()
     assert check.get_image_record(first).status == "done"
-    assert check.latest_session().current_image == second
+    position = check.position(session.id, "local")  # where this user is now (nobody else moves)
+    assert position is not None and position.image_id == second
     check.close()
 
 
@@ -224,6 +225,7 @@ def test_volume_copy_to_next_slice_and_run_on_all_slices(data_dir, monkeypatch):
     assert [int(m.sum()) for m in check.load_masks(image_id, ["lung"])["lung"]] == [20, 20, 20]
     assert check.latest_session().current_frame == 1
     check.close()
+    assert _page().session_state["seg.frame"] == 1  # a reload resumes on that slice
 
 
 def test_create_and_switch_labeling_sessions(data_dir):
@@ -346,3 +348,36 @@ def test_team_panel_shows_agreement_side_by_side_and_the_audit(data_dir):
     assert any("Session agreement: mean Dice" in c.value for c in at.caption)
     audit = tables[("when (UTC)", "who", "what", "detail")]
     assert {"local", "ben"} <= set(audit["who"])
+
+
+def test_consensus_zip_by_majority_vote_or_staple(data_dir):
+    """Four annotators: two outline the whole square, two only its core. The consensus zip holds
+    the core by majority vote (2-2 ties are out) and the whole square by STAPLE."""
+    import io
+    import json
+    import zipfile
+
+    from PIL import Image
+
+    image_id = _seed_session(data_dir)  # "local" drew the 30x30 square at [10:40, 10:40]
+    store = LabelingStore()
+    session = store.latest_session()
+    square = store.load_masks(image_id, ["lung"])["lung"][0]
+    core = np.zeros_like(square)
+    core[15:35, 15:35] = True
+    Workspace(store, session, image_id, user="ben").paint("lung", 0, square)
+    for name in ("cleo", "dan"):
+        Workspace(store, session, image_id, user=name).paint("lung", 0, core)
+    at = _page()
+    found = {}
+    for method in ("majority vote", "STAPLE"):
+        at.radio(key="seg.consensus_method").set_value(method).run()
+        at.button(key="seg.consensus").click().run()
+        assert not at.exception, at.exception
+        with zipfile.ZipFile(io.BytesIO(at.session_state["seg.consensus_zip"])) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+            folder = manifest["images"][0]["folder"]
+            found[method] = np.asarray(Image.open(io.BytesIO(zf.read(f"{folder}/masks/lung.png")))) > 0
+            assert method in json.dumps(manifest)
+    assert np.array_equal(found["majority vote"], core)
+    assert np.array_equal(found["STAPLE"], square)

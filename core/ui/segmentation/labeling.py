@@ -48,10 +48,15 @@ def me() -> tuple[str, bool]:
 
 def _resume_session(s: LabelingStore) -> Session | None:
     """The session to reopen after a reload: single-user mode, the latest one (as before); with
-    accounts, only the latest one this user owns (never someone else's, never auto-joined)."""
+    accounts, the one this user was last working in (if they may still open it), else the latest
+    one they own (never someone else's latest session, never auto-joined)."""
     name, admin = me()
     if not mode.is_multi_user():
         return s.latest_session()
+    if name:
+        last = s.last_position(name)
+        if last is not None and s.can_open(last.session_id, name, admin):
+            return s.get_session(last.session_id)
     return next((x for x in s.list_sessions(name) if x.owner == name), None)
 
 
@@ -60,12 +65,25 @@ def _allowed(s: LabelingStore, session_id: int) -> bool:
     return bool(name) and s.can_open(session_id, name, admin)
 
 
-def _set_position(ws: Workspace, **fields: Any) -> None:
-    ws.session = ws.store.update_session(ws.session.id, **fields)
+def _start_point(s: LabelingStore, session: Session) -> tuple[int, int] | None:
+    """``(image id, frame)`` where this user resumes in ``session``: their own position; else
+    the session-wide one (sessions from before per-user positions); else the first image they
+    see. Only images they may see; None when there is none. In single-user mode the one user's
+    position is the session-wide one (the editor keeps its slice there as the user scrolls)."""
+    name, admin = me()
+    visible = [r.id for r in s.list_images(session.id, name, admin)]
+    mine = s.position(session.id, name) if name else None
+    if mode.is_multi_user() and mine is not None and mine.image_id in visible:
+        return int(mine.image_id), mine.frame
+    if session.current_image in visible:
+        return int(session.current_image), session.current_frame
+    if mine is not None and mine.image_id in visible:
+        return int(mine.image_id), mine.frame
+    return (visible[0], 0) if visible else None
 
 
 def workspace() -> Workspace | None:
-    """The open workspace; after a reload or restart, the last session's current image."""
+    """The open workspace; after a reload or restart, where this user was in their last session."""
     ws = st.session_state.get(WS)
     if ws is not None:
         return ws
@@ -73,12 +91,12 @@ def workspace() -> Workspace | None:
     try:
         session = s.get_session(st.session_state[K + "session_id"]) if K + "session_id" in st.session_state \
             else _resume_session(s)
-        if session is None or session.current_image is None or not _allowed(s, session.id):
+        if session is None or not _allowed(s, session.id):
             return None
-        visible = {r.id for r in s.list_images(session.id, *me())}
-        if session.current_image not in visible:
+        start = _start_point(s, session)
+        if start is None:
             return None
-        return activate(Workspace(s, session, session.current_image, user=me()[0]), frame=session.current_frame)
+        return activate(Workspace(s, session, start[0], user=me()[0]), frame=start[1])
     except MedLensError:
         st.session_state.pop(K + "session_id", None)
         return None
@@ -91,10 +109,14 @@ def activate(ws: Workspace, frame: int = 0) -> Workspace:
     frame = int(np.clip(frame, 0, ws.masks.shape[0] - 1))
     st.session_state[K + "frame"] = st.session_state[K + "goto_frame"] = frame  # the viewer opens there
     if st.session_state.get(K + "label") not in ws.labels:
-        st.session_state[K + "label"] = ws.session.current_label if ws.session.current_label in ws.labels else ws.labels[0]
+        mine = ws.store.position(ws.session.id, ws.user)
+        remembered = mine.label if mine is not None and mine.label else ws.session.current_label
+        st.session_state[K + "label"] = remembered if remembered in ws.labels else ws.labels[0]
     st.session_state[K + "goto_label"] = st.session_state[K + "label"]
     st.session_state.pop(K + "visible", None)
-    _set_position(ws, current_image=ws.image_id, current_frame=frame)
+    ws.remember(frame, st.session_state[K + "label"])  # this user's position only: nobody else's view moves
+    if not mode.is_multi_user():  # one user: the session-wide position is theirs (see _start_point)
+        ws.session = ws.store.update_session(ws.session.id, current_image=ws.image_id, current_frame=frame)
     return ws
 
 
@@ -133,27 +155,32 @@ def open_image_id(image_id: int, session_id: int | None = None) -> Workspace:
 def _switch_session() -> None:
     """``on_change`` of the session picker: open the chosen session where it was left."""
     chosen = st.session_state[K + "session_select"]
-    if not _allowed(store(), chosen):
+    if chosen is None or not _allowed(store(), chosen):
         return
     st.session_state[K + "session_id"] = chosen
     st.session_state.pop(WS, None)
     session = store().get_session(chosen)
-    visible = {r.id for r in store().list_images(chosen, *me())}
-    if session.current_image in visible:
-        activate(Workspace(store(), session, session.current_image, user=me()[0]), session.current_frame)
+    start = _start_point(store(), session)
+    if start is not None:
+        activate(Workspace(store(), session, start[0], user=me()[0]), start[1])
 
 
 def session_picker() -> None:
     """Choose, create or rename a labeling session; set the annotator."""
     s = store()
     sessions = s.list_sessions(*me())  # only yours (owned or assigned); an admin's: all
+    chosen = None
     if sessions:
         ids = [x.id for x in sessions]
         current = st.session_state.get(K + "session_id")
-        st.session_state[K + "session_select"] = current if current in ids else ids[0]
+        if current not in ids:  # none open yet: the one a reload resumes, else nothing chosen
+            resumed = _resume_session(s)
+            current = resumed.id if resumed is not None and resumed.id in ids else None
+        st.session_state[K + "session_select"] = current
         names = {x.id: f"{x.name} ({len(s.list_images(x.id, *me()))} images)" for x in sessions}
         chosen = st.selectbox("Labeling session", ids, format_func=names.get, key=K + "session_select",
-                              on_change=_switch_session)
+                              on_change=_switch_session, placeholder="Choose a session")
+    if chosen is not None:
         session = s.get_session(chosen)
         annotator = st.text_input("Annotator", value=session.annotator, key=K + f"annotator.{chosen}")
         if annotator != session.annotator:
@@ -181,7 +208,7 @@ def labels_panel(ws: Workspace) -> None:
     for i, (col, label) in enumerate(zip(cols, ws.labels)):
         colours[i] = col.color_picker(label, colours[i], key=K + f"colour.{ws.session.id}.{label}")
     if colours != ws.session.colours:
-        _set_position(ws, colours=colours)
+        ws.session = ws.store.update_session(ws.session.id, colours=colours)
     with st.form(K + "add_label", clear_on_submit=True, border=False):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         new = c1.text_input("Add a label", placeholder="e.g. nodule")

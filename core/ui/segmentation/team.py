@@ -12,7 +12,7 @@ from core.auth.accounts import list_users
 from core.export.bundle import ExportItem, build_bundle, safe_name
 from core.imaging import frame_to_uint8
 from core.labeling import Workspace
-from core.labeling.agreement import consensus, image_agreement, session_agreement
+from core.labeling.agreement import METHODS, consensus, image_agreement, session_agreement
 from core.masks.overlay import compose
 from core.ui.auth import current_user
 from core.ui.errors import user_errors
@@ -73,11 +73,15 @@ def _agreement(ws: Workspace) -> None:
     for col, user in zip(cols, found.annotators[:3]):
         col.image(compose(base, [per_user[user][label][frame] for label in ws.labels], ws.session.colours),
                   caption=user, width="stretch")
-    if st.button("Prepare consensus zip (majority vote)", key=K + "consensus"):
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    method = c1.radio("Consensus method", METHODS, horizontal=True, key=K + "consensus_method",
+                      help="Majority vote: a pixel is in when more than half of the annotators drew it. "
+                           "STAPLE: each annotator weighed by their estimated sensitivity and specificity.")
+    if c2.button("Prepare consensus zip", key=K + "consensus"):
         with user_errors():
-            masks = consensus(ws.store, ws.image_id, ws.labels)
+            masks = consensus(ws.store, ws.image_id, ws.labels, method)
             item = ExportItem(ws.record.name, ws.image, masks, "consensus",
-                              {"annotators": found.annotators, "consensus": "majority vote"})
+                              {"annotators": found.annotators, "consensus": method})
             st.session_state[K + "consensus_zip"] = build_bundle([item], ws.labels, ws.session.colours)
     if K + "consensus_zip" in st.session_state:
         st.download_button("Download consensus zip", st.session_state[K + "consensus_zip"],
