@@ -288,6 +288,9 @@ class LabelingStore:
         with write(self.engine) as db:
             if db.execute(select(t.sessions.c.id).where(t.sessions.c.id == session_id)).first() is None:
                 raise InputError(f"no labeling session {session_id}")
+            if image_id is not None and db.execute(select(t.images.c.id).where(
+                    t.images.c.id == image_id, t.images.c.session_id == session_id)).first() is None:
+                raise InputError(f"image {image_id} is not in labeling session {session_id}")
             dialect_insert = pg_insert if db.dialect.name == "postgresql" else sqlite_insert
             statement = dialect_insert(t.positions).values(session_id=session_id, username=user,
                                                            **{"frame": 0, **changes})

@@ -58,6 +58,8 @@ def test_last_position_is_where_a_reload_resumes(store: LabelingStore) -> None:
     assert last is not None and (last.session_id, last.image_id) == (b.id, ib)
     with pytest.raises(InputError, match="no labeling session"):
         store.set_position(9999, "ann", image_id=ia)
+    with pytest.raises(InputError, match="not in labeling session"):
+        store.set_position(a.id, "ann", image_id=ib)  # b's image: a position never points outside its session
     store.delete_session(b.id, user="lead")
     last = store.last_position("ann")
     assert last is not None and last.session_id == a.id  # a deleted session's positions go with it
