@@ -145,8 +145,21 @@ def _v3_positions(connection: Connection) -> None:
             label=row.current_label, updated=float(row.updated or 0.0)))
 
 
+def _v4_labeling_steps(connection: Connection) -> None:
+    """labeling: the ids of the viewer's undo/redo steps, so one re-sent after a reload is applied once."""
+    meta = MetaData()
+    Table("labeling_steps", meta,
+          Column("image_id", Integer, primary_key=True, autoincrement=False),
+          Column("op_id", String(64), primary_key=True),
+          Column("username", String(64), nullable=False),
+          Column("action", String(8), nullable=False),  # "undo" or "redo"
+          Column("at", Float, nullable=False))
+    meta.create_all(connection)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_accounts,
     2: _v2_labeling,
     3: _v3_positions,
+    4: _v4_labeling_steps,
 }

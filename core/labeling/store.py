@@ -12,7 +12,8 @@ stroke, polygon or model result touches) and the values to write there, and appl
 *latest saved* mask inside one write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the
 image row ``FOR UPDATE``), so strokes of several users on one image merge. Each edit may carry an
 id (the viewer's edit id): an id seen before is acknowledged without being applied again.
-Undo and redo are per user; a **conflict** is an undo (or redo) of an edit that another user has
+Undo and redo are per user and may carry an id too (the viewer's step id, kept in ``labeling_steps``):
+a step re-sent after a reload is taken once. A **conflict** is an undo (or redo) of an edit that another user has
 built on since: a later, still applied edit of someone else whose touched rectangle overlaps the
 pixels the undo would change. It is refused with "changed by NAME; reload", never applied over
 their work. Every change is written to an audit log (who, when, what, which image).
@@ -246,7 +247,7 @@ class LabelingStore:
         with write(self.engine) as db:
             ids = [r[0] for r in db.execute(select(t.images.c.id).where(t.images.c.session_id == session_id))]
             if ids:
-                for table in (t.image_data, t.masks, t.edits, t.assignments, t.locks):
+                for table in (t.image_data, t.masks, t.edits, t.steps, t.assignments, t.locks):
                     db.execute(delete(table).where(table.c.image_id.in_(ids)))
             db.execute(delete(t.positions).where(t.positions.c.session_id == session_id))
             db.execute(delete(t.images).where(t.images.c.session_id == session_id))
@@ -557,16 +558,24 @@ class LabelingStore:
                 return row.username
         return None
 
-    def _step(self, image_id: int, user: str, undo: bool) -> EditResult | None:
+    def _step(self, image_id: int, user: str, undo: bool, op_id: str | None = None) -> EditResult | None:
+        if op_id is not None and not _OP_ID.match(op_id):
+            raise InputError("an edit id is 1-64 letters, digits, '-' or '_'")
         with write(self.engine) as db:
             hw = self._lock_image(db, image_id)
+            if op_id is not None:  # a step with an id is taken once (the viewer re-sends after a reload)
+                if db.execute(select(t.steps.c.op_id).where(t.steps.c.image_id == image_id,
+                                                            t.steps.c.op_id == op_id)).first() is not None:
+                    return None
+                db.execute(insert(t.steps).values(image_id=image_id, op_id=op_id, username=user,
+                                                  action="undo" if undo else "redo", at=time.time()))
             query = select(t.edits).where(t.edits.c.image_id == image_id, t.edits.c.username == user,
                                           t.edits.c.undone == (0 if undo else 1))
             row = db.execute(query.order_by(t.edits.c.id.desc() if undo else t.edits.c.id.asc()).limit(1)).first()
             if row is None:
-                return None
+                return None  # nothing to undo: the id is still recorded, so a re-send does nothing either
             other = self._conflict(db, image_id, row, user)
-            if other is not None:
+            if other is not None:  # raised inside the transaction: the step's id is not kept
                 raise InputError(f"changed by {other}; reload (your {'undo' if undo else 'redo'} would "
                                  f"overwrite their later edit of {row.label})")
             edit = self._edit(row)
@@ -582,14 +591,15 @@ class LabelingStore:
                         f"{edit.label} frame {edit.frame}: {edit.description or 'edit'}")
         return EditResult(edit, mask, True)
 
-    def undo(self, image_id: int, user: str = LOCAL) -> EditResult | None:
+    def undo(self, image_id: int, user: str = LOCAL, op_id: str | None = None) -> EditResult | None:
         """Undo ``user``'s latest applied edit of this image; ``InputError`` "changed by NAME; reload"
-        when another user has built on it since."""
-        return self._step(image_id, user, undo=True)
+        when another user has built on it since. An ``op_id`` (the viewer's step id) seen before for
+        this image does nothing: None, as when there is nothing to undo."""
+        return self._step(image_id, user, undo=True, op_id=op_id)
 
-    def redo(self, image_id: int, user: str = LOCAL) -> EditResult | None:
-        """Redo ``user``'s earliest undone edit of this image (same conflict rule as ``undo``)."""
-        return self._step(image_id, user, undo=False)
+    def redo(self, image_id: int, user: str = LOCAL, op_id: str | None = None) -> EditResult | None:
+        """Redo ``user``'s earliest undone edit of this image (same conflict and id rules as ``undo``)."""
+        return self._step(image_id, user, undo=False, op_id=op_id)
 
     def record_undo(self, image_id: int, edit: Edit, mask: np.ndarray, undone: bool = True, user: str = LOCAL) -> None:
         """Compatibility: undo (or redo) ``user``'s latest edit (the store decides which)."""
@@ -629,6 +639,12 @@ class LabelingStore:
             return {r.op_id: r.username for r in db.execute(
                 select(t.edits.c.op_id, t.edits.c.username).where(t.edits.c.image_id == image_id,
                                                                   t.edits.c.op_id.is_not(None)))}
+
+    def op_ids(self, image_id: int) -> set[str]:
+        """Every id taken for this image: edits' and undo/redo steps' (a viewer's ledger starts from these)."""
+        with read(self.engine) as db:
+            steps = {r[0] for r in db.execute(select(t.steps.c.op_id).where(t.steps.c.image_id == image_id))}
+        return set(self.edit_ids(image_id)) | steps
 
     def edit_count(self, image_id: int | None = None) -> int:
         query = select(func.count()).select_from(t.edits).where(t.edits.c.undone < 2)

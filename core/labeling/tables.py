@@ -50,6 +50,12 @@ edits = Table(
     Column("op_values", LargeBinary, nullable=False), Column("description", Text, nullable=False, default=""),
     Column("undone", Integer, nullable=False, default=0), Column("created", Float),
 )
+steps = Table(  # the ids of undo/redo steps taken (edits carry theirs in ``edits.op_id``)
+    "labeling_steps", metadata,
+    Column("image_id", Integer, primary_key=True, autoincrement=False), Column("op_id", String(64), primary_key=True),
+    Column("username", String(64), nullable=False), Column("action", String(8), nullable=False),
+    Column("at", Float, nullable=False),
+)
 assignments = Table(
     "labeling_assignments", metadata,
     Column("image_id", Integer, primary_key=True, autoincrement=False), Column("username", String(64), primary_key=True),

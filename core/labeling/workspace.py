@@ -79,24 +79,32 @@ class Workspace:
 
     def paint(self, label: str, frame: int, footprint: np.ndarray, erase: bool = False, description: str = "",
               op_id: str | None = None) -> Edit:
-        """A stroke or polygon (``footprint``) added (or erased) on the latest saved mask."""
-        self.masks.get(label, frame)
-        return self._take(self.store.apply_edit(self.image_id, label, frame, footprint, not erase, self.user,
-                                                op_id, description))
+        """A stroke or polygon (``footprint``: exactly the pixels it covers) added (or erased) on
+        the latest saved mask, so another user's strokes saved since are kept, wherever they are.
+        An ``op_id`` stored before is acknowledged without being applied twice; a stroke that
+        changes nothing is still recorded (one undo = one stroke)."""
+        self.masks.get(label, frame)  # checks label and frame
+        return self._take(self.store.apply_edit(self.image_id, label, frame, np.asarray(footprint, bool), not erase,
+                                                self.user, op_id or op_id_of(description), description))
 
     def remember(self, frame: int, label: str | None = None) -> None:
         """Record that this user is on this image (at ``frame``, editing ``label``): where a reload
         resumes them; other users' positions do not move."""
         self.store.set_position(self.session.id, self.user, image_id=self.image_id, frame=frame, label=label)
 
-    def undo(self) -> Edit | None:
-        """Undo this user's latest edit; ``InputError`` "changed by NAME; reload" on a conflict."""
-        result = self.store.undo(self.image_id, self.user)
+    def undo(self, op_id: str | None = None) -> Edit | None:
+        """Undo this user's latest edit; ``InputError`` "changed by NAME; reload" on a conflict.
+        An ``op_id`` (the viewer's step id) taken before does nothing."""
+        result = self.store.undo(self.image_id, self.user, op_id)
         return None if result is None else self._take(result)
 
-    def redo(self) -> Edit | None:
-        result = self.store.redo(self.image_id, self.user)
+    def redo(self, op_id: str | None = None) -> Edit | None:
+        result = self.store.redo(self.image_id, self.user, op_id)
         return None if result is None else self._take(result)
+
+    def op_ids(self) -> set[str]:
+        """The edit and step ids stored for this image (by anyone): a viewer's ledger starts from these."""
+        return self.store.op_ids(self.image_id)
 
     def refresh(self) -> bool:
         """Take the masks other users saved since; True when something changed."""

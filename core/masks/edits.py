@@ -18,6 +18,11 @@ to a polygon when its centre is inside by the even-odd rule with half-open edges
 **Dedupe by id only.** Streamlit keeps only a component's latest value, so every value carries all
 edits not yet acknowledged; ``EditLedger`` applies each id once and acknowledges it on every later
 sight. Content is never compared: the same stroke drawn twice, with two ids, is two edits.
+Undo and redo are edits with ids too, taken once each like strokes.
+
+**Strokes are operations.** A stroke reaches the target as its exact footprint (``paint``), set or
+erased on the mask as it is when it arrives, so two users' strokes on one image merge in arrival
+order (``core.labeling.Workspace`` writes each to the store in one transaction).
 """
 
 from __future__ import annotations
@@ -102,16 +107,20 @@ def rasterize_edit(edit: EditOp, hw: tuple[int, int]) -> np.ndarray:
 
 
 class EditTarget(Protocol):
-    """Where edits land: a ``MaskSet``, or a labeling workspace that also stores each change."""
+    """Where edits land: a ``MaskSet``, or a labeling workspace that also stores each change.
+
+    A stroke or polygon reaches it as an operation (``paint``: its exact footprint, set or
+    erased on the mask as it is *now*, other users' strokes included), never as a whole mask;
+    undo/redo carry their own id (``op_id``) so a store can take each once across reloads."""
 
     def get(self, label: str, frame: int = 0) -> np.ndarray: ...
 
-    def set(self, label: str, frame: int, new: np.ndarray, description: str = "",
-            keep_noop: bool = False) -> Edit | None: ...
+    def paint(self, label: str, frame: int, footprint: np.ndarray, erase: bool = False, description: str = "",
+              op_id: str | None = None) -> Edit | None: ...
 
-    def undo(self) -> Edit | None: ...
+    def undo(self, op_id: str | None = None) -> Edit | None: ...
 
-    def redo(self) -> Edit | None: ...
+    def redo(self, op_id: str | None = None) -> Edit | None: ...
 
 
 @dataclass
@@ -146,6 +155,12 @@ class EditLedger:
                 seen[parts[1]] = ""
         return cls(seen)
 
+    @classmethod
+    def from_ids(cls, ids: Iterable[str]) -> "EditLedger":
+        """A ledger that knows these ids as stored (e.g. ``Workspace.op_ids()``: strokes and
+        undo/redo steps of a reopened image)."""
+        return cls({i: "" for i in ids})
+
     def apply(self, masks: EditTarget, raw_edits: Iterable[Any]) -> Outcome:
         """Apply the edits not seen before, in order; acknowledge the ones seen before."""
         out = Outcome()
@@ -173,11 +188,10 @@ class EditLedger:
     @staticmethod
     def _apply_one(masks: EditTarget, edit: EditOp) -> tuple[str, int] | None:
         if edit.op in ("undo", "redo"):
-            done = masks.undo() if edit.op == "undo" else masks.redo()
+            done = masks.undo(op_id=edit.id) if edit.op == "undo" else masks.redo(op_id=edit.id)
             return None if done is None else (done.label, done.frame)
-        current = masks.get(edit.label, edit.frame)  # checks label and frame
-        footprint = rasterize_edit(edit, current.shape)
-        new = current & ~footprint if edit.erases else current | footprint
+        footprint = rasterize_edit(edit, masks.get(edit.label, edit.frame).shape)  # get() checks label and frame
         # An edit that changes nothing is still recorded, so that undo counts match the browser's.
-        masks.set(edit.label, edit.frame, new, description=f"{edit.op} {edit.id}", keep_noop=True)
+        masks.paint(edit.label, edit.frame, footprint, erase=edit.erases, description=f"{edit.op} {edit.id}",
+                    op_id=edit.id)
         return edit.label, edit.frame

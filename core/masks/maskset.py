@@ -66,10 +66,20 @@ class MaskSet:
         """``set`` with ``operation(current mask)``."""
         return self.set(label, frame, operation(self.get(label, frame)), description)
 
-    def undo(self) -> Edit | None:
+    def paint(self, label: str, frame: int, footprint: np.ndarray, erase: bool = False, description: str = "",
+              op_id: str | None = None) -> Edit | None:
+        """Set (or, with ``erase``, clear) the ``footprint`` pixels: a stroke as an operation. Always
+        recorded, even when it changes nothing (one undo = one stroke). ``op_id`` is the caller's
+        to keep (``core.masks.edits.EditLedger``): a ``MaskSet`` lives in memory only."""
+        current = self.get(label, frame)
+        footprint = np.asarray(footprint, bool)
+        return self.set(label, frame, current & ~footprint if erase else current | footprint, description, keep_noop=True)
+
+    def undo(self, op_id: str | None = None) -> Edit | None:
+        """Undo the latest edit (``op_id``: as in ``paint``)."""
         return self.history.undo(lambda label, frame: self.data[label][frame])
 
-    def redo(self) -> Edit | None:
+    def redo(self, op_id: str | None = None) -> Edit | None:
         return self.history.redo(lambda label, frame: self.data[label][frame])
 
     def frame_masks(self, frame: int) -> dict[str, np.ndarray]:

@@ -230,14 +230,14 @@ def model_picker(ws: Workspace) -> str | None:
 
 def viewer_sync(ws: Workspace) -> ViewerSync:
     """The viewer protocol state of this workspace (one per image in this browser session); its
-    ledger starts from the stroke ids already stored, so strokes re-sent after a reload are kept
-    once."""
+    ledger starts from the edit and undo/redo ids already stored, so edits re-sent after a reload
+    are taken once (the store checks the ids too)."""
     syncs = st.session_state.setdefault(K + "viewer_sync", {})
     key = (ws.session.id, ws.image_id)
     sync = syncs.get(key)
     if sync is None or sync.target is not ws:
         syncs.clear()
-        sync = syncs[key] = ViewerSync(ws, ws.labels, ws.masks.shape, EditLedger.from_history(ws.masks.history.edits),
+        sync = syncs[key] = ViewerSync(ws, ws.labels, ws.masks.shape, EditLedger.from_ids(ws.op_ids()),
                                        history=ws.masks.history)
     sync.labels = list(ws.labels)
     if ws.refresh():  # other users saved strokes on this image since: send the masks again
