@@ -40,3 +40,18 @@ def auto_window(array: np.ndarray, low: float = 0.5, high: float = 99.5) -> tupl
 def frame_to_uint8(image: MedImage, index: int = 0, window: tuple[float, float] | None = None) -> np.ndarray:
     """Frame ``index`` of ``image`` windowed (by ``window`` or the image's default) to uint8."""
     return window_to_uint8(image.frame(index), window or image.window)
+
+
+def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 8) -> np.ndarray:
+    """Two uint8 pictures (grey or RGB) as one RGB picture, top-aligned, with ``gap`` dark columns
+    between (heights may differ: the shorter is padded). Cine playback shows Before and After so:
+    one picture, hence always one frame in both panels."""
+    def rgb(a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, np.uint8)
+        return np.repeat(a[..., None], 3, axis=-1) if a.ndim == 2 else a[..., :3]
+
+    a, b = rgb(left), rgb(right)
+    out = np.full((max(a.shape[0], b.shape[0]), a.shape[1] + gap + b.shape[1], 3), 14, np.uint8)
+    out[: a.shape[0], : a.shape[1]] = a
+    out[: b.shape[0], a.shape[1] + gap:] = b
+    return out

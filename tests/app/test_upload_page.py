@@ -220,3 +220,26 @@ def test_4d_nifti_gets_a_time_selector_not_flattened_slices(tmp_path: Path) -> N
     assert not at.exception, at.exception
     working = at.session_state[WORKING_IMAGE]
     assert working.n_frames == 4 and float(working.pixels.max()) == 20.0  # time point 2, its 4 slices
+
+
+def test_cine_playback_shows_one_frame_in_both_panels(shared_data: Path) -> None:
+    """While playing, Before and After are one picture made from one frame index (they were two
+    pictures drawn at different moments, so playback showed two different frames)."""
+    path = shared_data / "dicom" / "multiframe" / "emri_small.dcm"
+    at = _upload(_page(), [(path.name, path.read_bytes())])
+    at.selectbox(key="up.pipeline.new_op").select("median")
+    at.button(key="up.pipeline.add").click().run()
+    at.toggle(key="up.view.play").set_value(True).run()
+    seen = []
+    for _ in range(3):
+        assert not at.exception, at.exception
+        pictures = [[im.caption for im in element.proto.imgs] for element in at.get("image")]
+        assert len(pictures) == 1 and len(pictures[0]) == 1, pictures  # one picture holds both panels
+        where = f"{at.session_state['up.view.frame'] + 1} of 10"
+        before, after = pictures[0][0].split(" | ")
+        assert before == f"Before · {where}" and after.startswith("After · 1 step(s)") and after.endswith(where)
+        seen.append(where)
+        at.run()  # the timer's rerun: the next frame
+    assert len(set(seen)) == 3
+    at.toggle(key="up.view.play").set_value(False).run()
+    assert len(at.get("image")) == 2  # paused: the two panels side by side again

@@ -215,3 +215,15 @@ def test_unseen_kinds_load_or_are_refused_in_one_line(name: str) -> None:
         assert "\n" not in str(exc) and str(exc)
         return
     assert image.pixels.ndim in (3, 4) and np.isfinite(image.pixels).all() and image.window is not None
+
+
+def test_side_by_side_keeps_both_pictures_exactly() -> None:
+    from core.imaging.display import side_by_side
+
+    grey = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    colour = np.full((5, 2, 3), 200, np.uint8)
+    out = side_by_side(grey, colour, gap=3)
+    assert out.shape == (5, 4 + 3 + 2, 3) and out.dtype == np.uint8
+    assert np.array_equal(out[:3, :4], np.repeat(grey[..., None], 3, axis=-1))
+    assert np.array_equal(out[:, 7:], colour)
+    assert (out[3:, :4] == 14).all() and (out[:, 4:7] == 14).all()  # padding and gap

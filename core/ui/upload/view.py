@@ -11,6 +11,7 @@ import streamlit as st
 
 from core.imaging import MedImage
 from core.preprocess import Pipeline
+from core.imaging.display import side_by_side
 from core.ui.errors import user_errors
 from core.ui.viewer import display_array, frame_controls, histogram_figure, window_controls
 
@@ -49,16 +50,26 @@ def _viewer(image: MedImage, image_id: int, pipeline: Pipeline) -> None:
             st.rerun(scope="app")
         st.plotly_chart(histogram_figure(image.frame(frame), window), width="stretch",
                         config={"displayModeBar": False}, key="up.histogram")
+    playing = bool(st.session_state.get(f"{VIEW}.play")) and image.n_frames > 1
     with pictures:
-        before, after = st.columns(2)
-        before.image(display_array(image.frame(frame), window), caption=f"Before · {frame + 1} of {image.n_frames}", width="stretch")
-        with user_errors(into=after):
+        # Both panels are computed from the one frame index before anything is drawn: drawing
+        # Before while After is still being computed showed two frames during playback.
+        shown = display_array(image.frame(frame), window)
+        processed, after_caption = None, ""
+        with user_errors() as outcome:
             out = processed_frame(image, image_id, pipeline, frame)
             after_window = window if pipeline.keeps_units() else pipeline.output_window(window, out)
-            shape = "x".join(str(s) for s in out.shape[:2])
-            after.image(display_array(out, after_window), caption=f"After · {len(pipeline)} step(s) · {shape}",
-                        width="stretch")
-    playing = bool(st.session_state.get(f"{VIEW}.play")) and image.n_frames > 1
+            processed = display_array(out, after_window)
+            after_caption = f"After · {len(pipeline)} step(s) · {'x'.join(str(s) for s in out.shape[:2])}"
+        where = f"{frame + 1} of {image.n_frames}"
+        if playing and not outcome.failed:  # one picture: the two panels can never show different frames
+            st.image(side_by_side(shown, processed), caption=f"Before · {where} | {after_caption} · {where}",
+                     width="stretch")
+        else:
+            before, after = st.columns(2)
+            before.image(shown, caption=f"Before · {where}", width="stretch")
+            if processed is not None:
+                after.image(processed, caption=f"{after_caption} · {where}", width="stretch")
     if playing != st.session_state.get(TIMED):
         st.rerun(scope="app")  # play toggled: rebuild the fragment with (or without) its timer
 
