@@ -1,9 +1,9 @@
 """Mask editing speed: one brush stroke applied (and saved), and Segment -> overlay on 512².
 
 ``mask_stroke``: a 40-point brush stroke (12 px brush) on a 512x512 mask, timed as
-``core.masks.strokes.apply_objects`` (windowed capsules) against a naive rasteriser that
-measures every pixel's distance to every segment; also the full edit as the page does it
-(apply + undo entry + SQLite commit). Target: one stroke under 50 ms.
+``core.masks.raster.stroke`` (windowed capsules) against a naive rasteriser that
+measures every pixel's distance to every segment; also the full edit as the viewer's path does it
+(footprint + ``Workspace.paint``: undo entry + SQLite commit). Target: one stroke under 50 ms.
 
 ``segment_overlay``: ``core.segmentation.segment`` on a 512x512 image with the first
 registered segmentation model, then the overlay composite + JPEG the canvas receives.
@@ -22,14 +22,10 @@ from bench.runner import benchmark, time_alternating
 SIZE = 512
 
 
-def _stroke_json(scale: float = 1.0) -> dict[str, Any]:
+def _stroke_points() -> np.ndarray:
+    """A 40-point brush stroke across the image, ``(40, 2)`` x, y in image pixels."""
     t = np.linspace(0, 1, 40)
-    xs, ys = 60 + 380 * t, 256 + 120 * np.sin(6 * t)
-    path = [["M", xs[0], ys[0]]] + [["L", x, y] for x, y in zip(xs[1:], ys[1:])]
-    return {"objects": [{"type": "Path", "originX": "center", "originY": "center",
-                         "left": (xs.min() + xs.max()) / 2, "top": (ys.min() + ys.max()) / 2,
-                         "width": xs.max() - xs.min(), "height": ys.max() - ys.min(),
-                         "strokeWidth": 12 * scale, "scaleX": 1, "scaleY": 1, "angle": 0, "path": path}]}
+    return np.c_[60 + 380 * t, 256 + 120 * np.sin(6 * t)]
 
 
 def _naive(mask: np.ndarray, points: np.ndarray, radius: float) -> np.ndarray:
@@ -46,13 +42,11 @@ def _naive(mask: np.ndarray, points: np.ndarray, radius: float) -> np.ndarray:
 def mask_stroke() -> dict[str, Any]:
     from core.imaging import MedImage
     from core.labeling import LabelingStore, Workspace
-    from core.masks.strokes import CanvasScale, apply_objects, objects_to_shapes
+    from core.masks.raster import stroke
 
-    scale = CanvasScale(1.0, 1.0)
-    data = _stroke_json()
-    shape = objects_to_shapes(data, scale)[0]
+    points, radius = _stroke_points(), 6.0  # a 12 px brush
     mask = np.zeros((SIZE, SIZE), bool)
-    assert np.array_equal(apply_objects(mask, data, scale), _naive(mask, shape.points, shape.radius))
+    assert np.array_equal(mask | stroke(points, radius, mask.shape), _naive(mask, points, radius))
     with tempfile.TemporaryDirectory() as tmp:
         store = LabelingStore(Path(tmp) / "bench.sqlite")
         session = store.create_session("bench", ["lung"])
@@ -60,20 +54,19 @@ def mask_stroke() -> dict[str, Any]:
         ws = Workspace(store, session, store.add_image(session.id, image, "bench"))
         state = {"on": False}
 
-        def edit_and_save() -> None:  # alternate add / erase so every call changes the mask
-            mode = "subtract" if state["on"] else "add"
-            ws.edit("lung", 0, apply_objects(ws.masks.get("lung", 0), data, scale, mode), mode)
+        def edit_and_save() -> None:  # alternate brush / eraser so every call changes the mask
+            ws.paint("lung", 0, stroke(points, radius, mask.shape), erase=state["on"], description="bench")
             state["on"] = not state["on"]
 
         medians = time_alternating({
-            "naive": lambda: _naive(mask, shape.points, shape.radius),
-            "apply": lambda: apply_objects(mask, data, scale),
+            "naive": lambda: _naive(mask, points, radius),
+            "apply": lambda: mask | stroke(points, radius, mask.shape),
             "apply_and_save": edit_and_save,
         }, repeats=7)
         store.close()
     return {
         "ratio": medians["naive"] / medians["apply"],
-        "ratio_meaning": "naive full-image rasteriser median / core.masks apply_objects median",
+        "ratio_meaning": "naive full-image rasteriser median / core.masks.raster stroke median",
         "apply_median_ms": round(medians["apply"] * 1000, 3),
         "apply_and_save_median_ms": round(medians["apply_and_save"] * 1000, 3),
         "naive_median_ms": round(medians["naive"] * 1000, 3),

@@ -13,7 +13,7 @@ screen and the stored mask agree pixel for pixel): a pixel belongs to a stroke w
 ``(col + 0.5, row + 0.5)`` lies within ``radius`` of one of the polyline's segments
 (``dist2 <= radius**2 + 1e-9``, segment parameter clamped to [0, 1]; a single point is a disc);
 to a polygon when its centre is inside by the even-odd rule with half-open edges
-(``core.masks.strokes``).
+(``core.masks.raster``).
 
 **Dedupe by id only.** Streamlit keeps only a component's latest value, so every value carries all
 edits not yet acknowledged; ``EditLedger`` applies each id once and acknowledges it on every later
@@ -36,7 +36,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.masks.history import Edit
-from core.masks.strokes import _fill_polygon, _stroke
+from core.masks.raster import fill_polygon, stroke
 
 OPS = ("brush", "erase", "polygon", "erase_polygon", "undo", "redo")
 MAX_POINTS = 20_000
@@ -100,9 +100,9 @@ def parse_edit(obj: Any) -> EditOp:
 def rasterize_edit(edit: EditOp, hw: tuple[int, int]) -> np.ndarray:
     """The ``(H, W)`` bool footprint of a brush/erase stroke or polygon (rule in the module doc)."""
     if edit.op in ("brush", "erase"):
-        return _stroke(edit.points, edit.radius, hw)
+        return stroke(edit.points, edit.radius, hw)
     if edit.op in ("polygon", "erase_polygon"):
-        return _fill_polygon(edit.points, hw)
+        return fill_polygon(edit.points, hw)
     raise ValueError(f"{edit.op} has no footprint")
 
 

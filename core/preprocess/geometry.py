@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from skimage import transform
 
@@ -21,6 +23,21 @@ def crop(frame: np.ndarray, top: int = 0, left: int = 0, height: int = 0, width:
     if top >= bottom or left >= right:
         raise InputError(f"crop: the box (top {top}, left {left}, {height}x{width}) lies outside the {rows}x{cols} image")
     return frame[top:bottom, left:right].copy()
+
+
+def box_from_corners(raw: Any, hw: tuple[int, int]) -> dict[str, int] | None:
+    """The viewer's crop-mode box ``[x0, y0, x1, y1]`` (whole pixels, untrusted) as
+    ``{"top", "left", "height", "width"}`` inside an image of ``hw``; None when it is missing or
+    not a box of at least one pixel."""
+    if not isinstance(raw, list) or len(raw) != 4 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in raw):
+        return None
+    x0, y0, x1, y1 = (int(round(float(v))) for v in raw)
+    x0, x1 = sorted((min(max(x0, 0), hw[1]), min(max(x1, 0), hw[1])))
+    y0, y1 = sorted((min(max(y0, 0), hw[0]), min(max(y1, 0), hw[0])))
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return None
+    return {"top": y0, "left": x0, "height": y1 - y0, "width": x1 - x0}
 
 
 def resize(frame: np.ndarray, height: int = 256, width: int = 256, order: int = 1) -> np.ndarray:

@@ -1,16 +1,19 @@
 """Browser test of the Upload & preprocessing page: upload a real DICOM through the file
-chooser, apply a window preset and an operation, drag a crop box on the canvas, download."""
+chooser, apply a window preset and an operation, drag a crop box on the viewer component (crop mode),
+download."""
 
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, assert_no_exception, next_frame, wait_until_idle
+from tests.e2e.conftest import ARTIFACTS, assert_no_exception, wait_until_idle
+from tests.e2e.viewer_driver import ViewerDriver
 
 
 def _dismiss_dialog(page) -> None:
@@ -46,28 +49,25 @@ def test_upload_preset_operation_crop_and_download(page, app_url: str, shared_da
     wait_until_idle(page)
     page.get_by_text("1. Denoise: median").wait_for(timeout=30_000)
 
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(state="visible", timeout=30_000)
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    x0, y0 = box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25
-    x1, y1 = box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.625
+    viewer = ViewerDriver(page)  # the viewer component in crop mode
+    viewer.wait_rendered()
+    assert viewer.attr("data-mode") == "crop" and viewer.attr("data-tool") == "box"
+    ox, oy = viewer.canvas_origin()
+    zoom, pan_x, pan_y = viewer.view()
+    corners = [(round(ox + pan_x + x * zoom), round(oy + pan_y + y * zoom)) for x, y in ((32, 32), (96, 80))]
     height_box = page.get_by_role("spinbutton", name="height", exact=True)
     before = height_box.input_value()
-    page.mouse.move(x0, y0)
-    next_frame(page)
-    page.mouse.down()
-    next_frame(page)
-    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=5)
-    next_frame(page)
-    page.mouse.move(x1, y1, steps=5)
-    next_frame(page)
-    page.mouse.up()
+    (ax, ay), (bx, by) = viewer.drag([corners[0], ((corners[0][0] + corners[1][0]) // 2, corners[0][1]), corners[1]])[::2]
+    left, top = math.floor(ax + 0.5), math.floor(ay + 0.5)  # whole pixel edges, as the viewer rounds them
+    width, height = math.floor(bx + 0.5) - left, math.floor(by + 0.5) - top
+    assert abs(left - 32) <= 1 and abs(top - 32) <= 1 and abs(width - 64) <= 1 and abs(height - 48) <= 1
+    viewer.wait(f"el.dataset.box === '{left},{top},{left + width},{top + height}'")
     expect(height_box).not_to_have_value(before, timeout=60_000)  # the app took the drawn box
     wait_until_idle(page)
-    height = int(height_box.input_value())
-    width = int(page.get_by_role("spinbutton", name="width", exact=True).input_value())
-    assert 55 <= width <= 73 and 40 <= height <= 56, (height, width)  # the drawn box, in image pixels
+    assert int(height_box.input_value()) == height
+    assert int(page.get_by_role("spinbutton", name="width", exact=True).input_value()) == width
+    assert int(page.get_by_role("spinbutton", name="top", exact=True).input_value()) == top
+    assert int(page.get_by_role("spinbutton", name="left", exact=True).input_value()) == left
     page.get_by_role("button", name="Add crop step").click()
     wait_until_idle(page)
     page.get_by_text("2. Crop (box)").wait_for(timeout=30_000)

@@ -168,3 +168,13 @@ def test_bad_parameters_are_input_errors() -> None:
         get_op("flip")(np.zeros((4, 4)), axis="diagonal")
     with pytest.raises(InputError, match="unknown operation 'blur'.*gaussian"):
         get_op("blur")
+
+
+def test_box_from_corners_reads_the_viewers_crop_box_and_refuses_junk() -> None:
+    from core.preprocess.geometry import box_from_corners
+
+    assert box_from_corners([32, 30, 96, 80], (100, 120)) == {"top": 30, "left": 32, "height": 50, "width": 64}
+    assert box_from_corners([96, 80, 32, 30], (100, 120)) == {"top": 30, "left": 32, "height": 50, "width": 64}
+    assert box_from_corners([-5, -5, 500, 500], (100, 120)) == {"top": 0, "left": 0, "height": 100, "width": 120}
+    for junk in (None, "1,2,3,4", [1, 2, 3], [1, 2, 3, True], [0, 0, float("nan"), 5], [5, 5, 5, 9], [200, 0, 300, 9]):
+        assert box_from_corners(junk, (100, 120)) is None, junk

@@ -1,55 +1,20 @@
-"""Crop by box: drag a rectangle on the image (drawable canvas), or type the box."""
+"""Crop by box: drag a rectangle on the image (the viewer component in crop mode), or type the box."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from core.imaging import MedImage
-from core.ui.viewer import display_array
-
-CANVAS_MAX_SIDE = 420
-
-
-def _canvas_box(image: MedImage, frame: int, window: tuple[float, float], key: str) -> dict | None:
-    """The last rectangle drawn, in image pixels; None when nothing is drawn or the canvas fails."""
-    try:
-        from streamlit_drawable_canvas import st_canvas
-    except Exception as exc:  # components-v2 import problems: fall back to the numbers
-        st.caption(f"Drawing canvas unavailable ({type(exc).__name__}); type the box below.")
-        return None
-    shown = display_array(image.frame(frame), window, CANVAS_MAX_SIDE)
-    h, w = shown.shape[:2]
-    if max(h, w) < CANVAS_MAX_SIDE // 2:  # small images: enlarge so a box can be drawn precisely
-        factor = CANVAS_MAX_SIDE // max(h, w)
-        shown = np.asarray(Image.fromarray(shown).resize((w * factor, h * factor), Image.NEAREST))
-        h, w = shown.shape[:2]
-    scale_y, scale_x = image.shape[1] / h, image.shape[2] / w
-    try:
-        result = st_canvas(fill_color="rgba(255, 165, 0, 0.15)", stroke_width=2, stroke_color="#ff8c00",
-                           background_image=Image.fromarray(shown), height=h, width=w, drawing_mode="labeled_rect",
-                           update_streamlit=True, key=key)
-    except Exception as exc:
-        st.caption(f"Drawing canvas failed ({type(exc).__name__}); type the box below.")
-        return None
-    boxes = (result.boxes_in_image_space or result.boxes) if result is not None else []
-    if not boxes:
-        return None
-    box = boxes[-1]
-    top, left = max(0, int(round(box["top"] * scale_y))), max(0, int(round(box["left"] * scale_x)))
-    height, width = int(round(box["height"] * scale_y)), int(round(box["width"] * scale_x))
-    height, width = min(height, image.shape[1] - top), min(width, image.shape[2] - left)
-    if height < 1 or width < 1:
-        return None
-    return {"top": top, "left": left, "height": height, "width": width}
+from core.ui.components.viewer import medlens_box
 
 
 def crop_box_selector(image: MedImage, frame: int, window: tuple[float, float], key: str) -> dict | None:
     """Canvas (drag a box) plus numeric inputs prefilled from it; returns the box on 'Add crop step'."""
-    st.caption("Drag a rectangle on the original image, check the numbers, then add the crop step "
-               "(it goes before any resize/rotate step, where these coordinates hold).")
-    drawn = _canvas_box(image, frame, window, f"{key}.canvas")
+    st.caption("Drag a rectangle on the original image (wheel zooms, middle-drag pans, right-drag sets the "
+               "window), check the numbers, then add the crop step (it goes before any resize/rotate step, "
+               "where these coordinates hold).")
+    drawn = medlens_box(image, key=f"{key}.canvas", frame=frame, window=window, height=420)
     rows, cols = image.shape[1], image.shape[2]
     default = drawn or {"top": 0, "left": 0, "height": rows, "width": cols}
     signature = tuple(default.values())

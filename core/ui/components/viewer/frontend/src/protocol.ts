@@ -17,6 +17,7 @@ export interface Meta {
   tool: string;
   brush: number;             // brush diameter in image pixels
   height: number;            // canvas height in CSS pixels
+  mode?: "edit" | "crop";    // crop: one frame, a box to pick (value.box), no masks or edits
 }
 
 export interface MaskEntry { label: string; frame: number; v: number; rle: number[]; sha: string }

@@ -1,4 +1,4 @@
-// Exact mask rasterisation, the same rule and float64 arithmetic as core/masks/strokes.py:
+// Exact mask rasterisation, the same rule and float64 arithmetic as core/masks/raster.py:
 // pixel (row, col) has its centre at (col + 0.5, row + 0.5); a stroke takes the centres within
 // `radius` of a segment (dist2 <= r*r + 1e-9); a polygon the centres inside by the even-odd rule.
 
@@ -50,7 +50,7 @@ export function paintStroke(mask: Mask, h: number, w: number, pts: number[], rad
   return box;
 }
 
-/** Even-odd fill of pixel centres, half-open edges (as core.masks.strokes._fill_polygon). */
+/** Even-odd fill of pixel centres, half-open edges (as core.masks.raster.fill_polygon). */
 export function paintPolygon(mask: Mask, h: number, w: number, pts: number[], value: number): Box | null {
   const n = pts.length / 2;
   let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;

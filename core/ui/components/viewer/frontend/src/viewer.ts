@@ -6,15 +6,18 @@ import { Box, Mask, copyBox, paintPolygon, paintStroke, pasteBox, rleDecode, sha
 
 type Pixels = Int16Array | Uint16Array | Float32Array | Uint8Array;
 type Tool = "brush" | "eraser" | "polygon" | "box" | "click" | "wl" | "pan" | "length" | "area";
-const TOOLS: [Tool, string, string][] = [
-  ["brush", "Brush", "B"], ["eraser", "Eraser", "E"], ["polygon", "Polygon", "P"], ["box", "Box prompt", "X"],
-  ["click", "Click prompt", "K"], ["wl", "Window/level", "W"], ["pan", "Pan", "M"], ["length", "Length", "L"],
-  ["area", "Area", "A"],
+// [tool, button text (short: the toolbar wraps in narrow columns), full name, key]
+const TOOLS: [Tool, string, string, string][] = [
+  ["brush", "Brush", "Brush", "B"], ["eraser", "Eraser", "Eraser", "E"], ["polygon", "Polygon", "Polygon", "P"],
+  ["box", "Box", "Box prompt", "X"], ["click", "Click", "Click prompt (Shift: negative)", "K"],
+  ["wl", "W/L", "Window/level", "W"], ["pan", "Pan", "Pan", "M"], ["length", "Length", "Length ruler", "L"],
+  ["area", "Area", "Area ruler", "A"],
 ];
+const CROP_TOOLS: Tool[] = ["box", "wl", "pan"]; // crop mode: pick a box on one frame
 const PREFETCH = 12;
 const MAX_ZOOM = 16;
 const ZOOM_LEVELS = [0.05, 0.1, 0.125, 0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16]; // + and - step through these
-const TOOLBAR_H = 40;
+const TOOLBAR_H = 40; // one row; the toolbar wraps to more rows when the column is narrow
 const STATUS_H = 26;
 
 interface LocalStroke { id: string; label: string; frame: number; box: Box; before: Uint8Array; edit: EditMsg }
@@ -65,6 +68,9 @@ export class Viewer {
   n = 0; // number of the latest value sent
   echo: number | null = null; // the value number Python answered last
   strokes = 0; // shapes committed here (the bench waits for data-strokes-drawn)
+  crop = false; // crop mode (meta.mode === "crop")
+  cropBox: [number, number, number, number] | null = null; // x0, y0, x1, y1 in whole image pixels
+  frameHeight = 0;
 
   constructor(root: HTMLDivElement) {
     this.root = root;
@@ -72,7 +78,7 @@ export class Viewer {
     root.tabIndex = 0;
     root.style.cssText = "font:13px system-ui,sans-serif;color:#e6edf3;background:#0b0e12;outline:none;user-select:none";
     this.toolbar = document.createElement("div");
-    this.toolbar.style.cssText = `height:${TOOLBAR_H}px;display:flex;gap:4px;align-items:center;flex-wrap:nowrap;overflow:hidden`;
+    this.toolbar.style.cssText = `min-height:${TOOLBAR_H}px;box-sizing:border-box;padding:4px 0;display:flex;gap:4px;align-items:center;flex-wrap:wrap`;
     this.labelSelect = document.createElement("select");
     this.canvas = document.createElement("canvas");
     this.canvas.style.cssText = "display:block;width:100%;cursor:none;touch-action:none;background:#000";
@@ -80,9 +86,17 @@ export class Viewer {
     this.status.style.cssText = `height:${STATUS_H}px;line-height:${STATUS_H}px;white-space:nowrap;overflow:hidden;font-variant-numeric:tabular-nums`;
     root.append(this.toolbar, this.canvas, this.status);
     this.ctx = this.canvas.getContext("2d")!;
-    this.buildToolbar();
     this.bindEvents();
     this.updateAttrs();
+    // a narrow column wraps the toolbar onto more rows: the iframe grows with it
+    new ResizeObserver(() => this.fitFrame()).observe(this.toolbar);
+  }
+
+  /** Tell Streamlit the iframe's height: toolbar (one or more rows) + canvas + status line. */
+  fitFrame(): void {
+    if (!this.meta) return;
+    const height = Math.max(TOOLBAR_H, this.toolbar.offsetHeight) + this.meta.height + STATUS_H;
+    if (height !== this.frameHeight) { this.frameHeight = height; setFrameHeight(height); }
   }
 
   // ------------------------------------------------------------------ Python -> browser
@@ -98,6 +112,9 @@ export class Viewer {
       // Python may ask to show another label or frame (e.g. the label a model run just wrote)
       if (meta.label !== before.label && meta.labels.some((l) => l.name === meta.label)) this.setLabel(meta.label);
       if (meta.frame !== before.frame) this.setFrame(meta.frame);
+      if (this.crop && (meta.window[0] !== before.window[0] || meta.window[1] !== before.window[1])) {
+        [this.wc, this.ww] = meta.window; // crop mode follows the page's window sliders
+      }
       if (meta.labels.length !== before.labels.length) {
         this.labelSelect.replaceChildren(...meta.labels.map((l) => new Option(l.name, l.name, false, l.name === this.label)));
         this.maskDirty = true;
@@ -115,9 +132,11 @@ export class Viewer {
   start(meta: Meta): void {
     this.frames.clear(); this.server.clear(); this.display.clear();
     this.undoStack = []; this.redoStack = []; this.measures = []; this.maskSeq = 0;
+    this.crop = meta.mode === "crop"; this.cropBox = null;
+    this.buildToolbar();
     this.frame = Math.min(Math.max(0, meta.frame || 0), meta.shape[0] - 1);
     this.label = meta.label || (meta.labels[0] ? meta.labels[0].name : "");
-    this.tool = (TOOLS.some((t) => t[0] === meta.tool) ? meta.tool : "brush") as Tool;
+    this.tool = (this.allowed(meta.tool as Tool) ? meta.tool : this.crop ? "box" : "brush") as Tool;
     this.brush = meta.brush || 12;
     [this.wc, this.ww] = meta.window;
     const [, h, w] = meta.shape;
@@ -125,7 +144,8 @@ export class Viewer {
     this.maskCanvas.width = w; this.maskCanvas.height = h;
     this.fitted = false; this.userZoomed = false;
     this.labelSelect.replaceChildren(...meta.labels.map((l) => new Option(l.name, l.name, false, l.name === this.label)));
-    const stored = localStorage.getItem(this.storageKey());
+    this.setTool(this.tool);
+    const stored = this.crop ? null : localStorage.getItem(this.storageKey());
     if (stored) {
       try {
         const saved = JSON.parse(stored) as { edits: EditMsg[] };
@@ -133,7 +153,7 @@ export class Viewer {
         for (const e of this.pending) this.sentIds.add(e.id);
       } catch { this.pending = []; }
     }
-    setFrameHeight(TOOLBAR_H + meta.height + STATUS_H);
+    this.fitFrame();
     this.resize();
     if (this.pending.length) this.pushValue();
   }
@@ -197,6 +217,7 @@ export class Viewer {
     return {
       epoch: this.epoch, maskSeq: this.maskSeq, edits: this.pending, prompts: this.prompts,
       need: this.need(), frame: this.frame, label: this.label, req: this.req, n: this.n,
+      ...(this.crop ? { box: this.cropBox } : {}),
     };
   }
 
@@ -214,7 +235,7 @@ export class Viewer {
   need(): number[] {
     if (!this.meta) return [];
     const n = this.meta.shape[0], out: number[] = [];
-    for (let d = 0; d <= PREFETCH; d++) {
+    for (let d = 0; d <= (this.crop ? 0 : PREFETCH); d++) {
       for (const f of d === 0 ? [this.frame] : [this.frame + d, this.frame - d]) {
         if (f >= 0 && f < n && !this.frames.has(f)) out.push(f);
       }
@@ -393,7 +414,12 @@ export class Viewer {
     this.invalidate();
   }
 
+  allowed(t: Tool): boolean {
+    return this.crop ? CROP_TOOLS.includes(t) : TOOLS.some((x) => x[0] === t);
+  }
+
   setTool(t: Tool): void {
+    if (!this.allowed(t)) return;
     this.tool = t; this.poly = [];
     this.toolbar.querySelectorAll("button[data-tool]").forEach((b) => {
       (b as HTMLButtonElement).style.background = (b as HTMLElement).dataset.tool === t ? "#4fa3d9" : "#161b22";
@@ -483,7 +509,8 @@ export class Viewer {
     if (px) this.root.setAttribute("data-rendered-slice", String(this.frame + 1));
     this.root.setAttribute("data-strokes-drawn", String(this.strokes));
     const value = this.valueUnderCursor();
-    const unsaved = this.pending.length ? ` · ${this.pending.length} unsaved` : " · saved";
+    const unsaved = this.crop ? (this.cropBox ? ` · box ${this.cropBox.join(", ")}` : " · drag a box")
+      : this.pending.length ? ` · ${this.pending.length} unsaved` : " · saved";
     const err = this.lastError ? ` · refused: ${this.lastError}` : "";
     this.status.textContent = `slice ${this.frame + 1}/${n}${px ? "" : " (loading)"} · zoom ${Math.round(this.zoom * 100)}%`
       + ` · W ${Math.round(this.ww)} L ${Math.round(this.wc)}${value}${unsaved}${err}`;
@@ -497,7 +524,7 @@ export class Viewer {
     for (const m of this.measures.filter((m) => m.frame === this.frame)) this.drawMeasure(ctx, m, s);
     if (this.drag && (this.drag.kind === "length" || this.drag.kind === "box")) {
       const [x0, y0, x1, y1] = this.drag.pts;
-      ctx.strokeStyle = "#ffd600";
+      ctx.strokeStyle = this.crop ? "#ff8c00" : "#ffd600";
       if (this.drag.kind === "length") this.drawMeasure(ctx, { frame: this.frame, kind: "length", pts: [x0, y0, x1, y1] }, s);
       else { const [a, b] = s(x0, y0), [c, d] = s(x1, y1); ctx.strokeRect(a, b, c - a, d - b); }
     }
@@ -507,6 +534,13 @@ export class Viewer {
       for (let i = 0; i < this.poly.length; i += 2) { const [a, b] = s(this.poly[i], this.poly[i + 1]); i ? ctx.lineTo(a, b) : ctx.moveTo(a, b); }
       if (this.cursor) { const [a, b] = s(this.cursor[0], this.cursor[1]); ctx.lineTo(a, b); }
       ctx.stroke();
+    }
+    if (this.cropBox) {
+      const [x0, y0, x1, y1] = this.cropBox, [a, b] = s(x0, y0), [c, d] = s(x1, y1);
+      ctx.strokeStyle = "#ff8c00"; ctx.fillStyle = "rgba(255,165,0,0.15)";
+      ctx.fillRect(a, b, c - a, d - b); ctx.strokeRect(a, b, c - a, d - b);
+      ctx.fillStyle = "#ff8c00";
+      ctx.fillText(`${x1 - x0}×${y1 - y0} px at (${x0}, ${y0})`, a + 4, b - 6);
     }
     for (const p of this.prompts.filter((p) => p.frame === this.frame)) {
       ctx.strokeStyle = "#00e5ff";
@@ -573,6 +607,8 @@ export class Viewer {
     r.setAttribute("data-synced", this.echo === this.n ? "1" : "0"); // Python has answered the latest value
     r.setAttribute("data-brush", String(this.brush));
     r.setAttribute("data-wl", `${this.wc},${this.ww}`);
+    r.setAttribute("data-mode", this.crop ? "crop" : "edit");
+    r.setAttribute("data-box", this.cropBox ? this.cropBox.join(",") : "");
     const s = m ? this.server.get(this.key(this.label, this.frame)) : undefined;
     r.setAttribute("data-mask-sha", s ? s.sha : m ? m.emptySha : "");
     this.updateScreenSha();
@@ -593,25 +629,30 @@ export class Viewer {
   // ------------------------------------------------------------------ input
 
   buildToolbar(): void {
+    this.toolbar.replaceChildren();
     const button = (text: string, title: string, onClick: () => void, tool?: string): HTMLButtonElement => {
       const b = document.createElement("button");
       b.textContent = text; b.title = title;
-      b.style.cssText = "background:#161b22;color:#e6edf3;border:1px solid #30363d;border-radius:4px;padding:4px 7px;cursor:pointer;font:12px system-ui";
+      b.style.cssText = "background:#161b22;color:#e6edf3;border:1px solid #30363d;border-radius:4px;padding:4px 6px;cursor:pointer;font:12px system-ui;white-space:nowrap";
       if (tool) b.dataset.tool = tool;
       b.addEventListener("click", (e) => { e.preventDefault(); onClick(); this.root.focus(); });
       this.toolbar.append(b);
       return b;
     };
-    for (const [t, name, keyName] of TOOLS) button(name, `${name} (${keyName})`, () => this.setTool(t), t);
-    button("Undo", "Undo (Ctrl+Z)", () => this.undo());
-    button("Redo", "Redo (Ctrl+Shift+Z)", () => this.redo());
+    for (const [t, text, name, keyName] of TOOLS) {
+      if (this.allowed(t)) button(this.crop && t === "box" ? "Crop box" : text, `${name} (${keyName})`, () => this.setTool(t), t);
+    }
+    if (!this.crop) {
+      button("Undo", "Undo (Ctrl+Z)", () => this.undo());
+      button("Redo", "Redo (Ctrl+Shift+Z)", () => this.redo());
+    }
     button("Fit", "Fit (0)", () => this.fit());
+    if (this.crop) return;
     button("Cine", "Play frames (C)", () => this.toggleCine());
-    this.labelSelect.style.cssText = "background:#161b22;color:#e6edf3;border:1px solid #30363d;border-radius:4px;padding:3px";
+    this.labelSelect.style.cssText = "background:#161b22;color:#e6edf3;border:1px solid #30363d;border-radius:4px;padding:3px;max-width:10em";
     this.labelSelect.title = "Label being edited";
-    this.labelSelect.addEventListener("change", () => this.setLabel(this.labelSelect.value));
+    this.labelSelect.onchange = () => this.setLabel(this.labelSelect.value);
     this.toolbar.append(this.labelSelect);
-    this.setTool(this.tool);
   }
 
   toggleCine(): void {
@@ -639,12 +680,13 @@ export class Viewer {
     e.preventDefault();
     if (!this.meta) return;
     const [, , sx, sy] = this.toImage(e);
-    if (e.ctrlKey || e.metaKey || this.meta.shape[0] === 1) this.zoomTo(this.zoom * Math.pow(1.2, -Math.sign(e.deltaY)), sx, sy);
+    if (e.ctrlKey || e.metaKey || this.meta.shape[0] === 1 || this.crop) this.zoomTo(this.zoom * Math.pow(1.2, -Math.sign(e.deltaY)), sx, sy);
     else this.setFrame(this.frame + Math.sign(e.deltaY));
   }
 
   onKey(e: KeyboardEvent): void {
     const k = e.key, ctrl = e.ctrlKey || e.metaKey;
+    if (this.crop && (ctrl || "cC[]".includes(k) || k.startsWith("Arrow") || k.startsWith("Page"))) return;
     if (ctrl && (k === "z" || k === "Z")) { e.shiftKey ? this.redo() : this.undo(); }
     else if (ctrl && (k === "y" || k === "Y")) this.redo();
     else if (ctrl) return;
@@ -745,6 +787,8 @@ export class Viewer {
       this.commitShape(d.kind === "eraser" ? "erase" : "brush", d.pts, this.brush / 2, before, hasBox ? s.box : null);
     } else if (d.kind === "length" && d.pts.length === 4) {
       this.measures.push({ frame: this.frame, kind: "length", pts: d.pts });
+    } else if (d.kind === "box" && d.pts.length === 4 && this.crop) {
+      this.setCropBox(d.pts);
     } else if (d.kind === "box" && d.pts.length === 4) {
       const [x0, y0, x1, y1] = d.pts;
       this.prompts.push({ id: newId(), kind: "box", label: this.label, frame: this.frame,
@@ -752,6 +796,17 @@ export class Viewer {
       this.pushValue();
     }
     this.invalidate();
+  }
+
+  /** Crop mode: the dragged rectangle rounded to whole pixel edges and kept inside the image. */
+  setCropBox(pts: number[]): void {
+    const [, h, w] = this.meta!.shape;
+    const clamp = (v: number, hi: number) => Math.min(hi, Math.max(0, Math.round(v)));
+    const x0 = clamp(Math.min(pts[0], pts[2]), w), x1 = clamp(Math.max(pts[0], pts[2]), w);
+    const y0 = clamp(Math.min(pts[1], pts[3]), h), y1 = clamp(Math.max(pts[1], pts[3]), h);
+    if (x1 - x0 < 1 || y1 - y0 < 1) return;
+    this.cropBox = [x0, y0, x1, y1];
+    this.pushValue();
   }
 
   addPolyPoint(x: number, y: number, e: PointerEvent): void {
