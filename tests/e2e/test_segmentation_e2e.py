@@ -11,9 +11,11 @@ import re
 import zipfile
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.e2e.conftest import ARTIFACTS, assert_no_exception, wait_until_idle
+from tests.e2e.server import instrument
 from tests.e2e.viewer_driver import ViewerDriver, reference_stroke, sha
 
 EXAMPLE = "Chest X-ray (PNG, adult PA)"  # cxr_pneumocystis.png, 512x408
@@ -127,3 +129,40 @@ def test_segment_edit_undo_reload_download(page, app_url: str) -> None:
     assert f"{folder}/labelmap.nii.gz" in names
     assert np.array_equal(masks["lung"], model_png) and np.array_equal(masks["opacity"], brushed)
     assert [c["name"] for c in coco["categories"]][:2] == ["lung", "opacity"]
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (1920, 1080)])
+def test_viewer_toolbar_fits_its_column(browser, app_url: str, width: int, height: int) -> None:
+    """Every toolbar button is wholly inside the viewer (the toolbar wraps in a narrow column) and
+    the iframe is tall enough for toolbar + canvas + status line; screenshots kept."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    instrument(context)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        _open_segmentation(page, app_url)
+        viewer = ViewerDriver(page)
+        if page.get_by_role("tab", name="Example").is_visible():
+            open_example(page)
+        else:  # an earlier test left an image open in this server's session: the page resumes it
+            viewer.wait_rendered()
+        viewer.wait("el.querySelectorAll('button').length > 0")
+        frame = next(f for f in page.frames if "medlens_viewer" in f.url)
+        frame.wait_for_function("() => document.body.scrollHeight <= window.innerHeight + 1")  # the iframe grew
+        layout = frame.evaluate("""() => {
+            const root = document.querySelector('[data-testid="medlens-viewer"]');
+            const bar = root.firstElementChild, box = bar.getBoundingClientRect();
+            const items = [...bar.children].map((b) => { const r = b.getBoundingClientRect();
+              return {text: b.textContent.slice(0, 20), left: r.left, right: r.right, top: r.top, bottom: r.bottom}; });
+            return {width: root.clientWidth, bar: [box.left, box.right, box.top, box.bottom], items,
+                    scroll: document.body.scrollHeight, inner: window.innerHeight};
+        }""")
+        left, right, top, bottom = layout["bar"]
+        cut = [i["text"] for i in layout["items"] if i["left"] < left - 0.5 or i["right"] > right + 0.5
+               or i["top"] < top - 0.5 or i["bottom"] > bottom + 0.5]
+        assert not cut, f"toolbar items cut at {width}x{height}: {cut} ({layout})"
+        assert any(i["text"] == "Area" for i in layout["items"])
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"segmentation-toolbar-{width}x{height}.png"))
+    finally:
+        context.close()
