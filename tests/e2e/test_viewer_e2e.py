@@ -1,7 +1,8 @@
 """The viewer on the 1955x1841 chest X-ray: zoom to 400%, brush, erase, undo, redo, a stroke
-repeated after an undo, reload. After each step the mask Python stored (``data-mask-sha``), the
-mask on the screen (``data-screen-sha``), the downloaded PNG / NIfTI / DICOM SEG and the mask
-computed here from the test's own strokes are all equal."""
+repeated after an undo, a model run, reload. After each step the mask Python stored
+(``data-mask-sha``), the mask on the screen (``data-screen-sha``), the downloaded PNG / NIfTI /
+DICOM SEG and the mask computed here (from the test's own strokes; for the model run, the same
+model run here on the same pixels) are all equal."""
 
 from __future__ import annotations
 
@@ -101,6 +102,16 @@ def test_edits_at_400_percent_equal_exports_and_survive_reload(page, cr_url):
     _check(viewer, page, with_repeat)
     assert viewer.attr("data-edits-failed") == "0"
 
+    from core.imaging import load
+    from core.segmentation import service
+
+    model_mask = service.segment("lungs-cxr", load(str(shared_data_dir() / CR)).frame(0)).mask
+    assert model_mask.any() and not np.array_equal(model_mask, with_repeat)
+    wait_until_idle(page)
+    page.get_by_role("button", name="Run model (lungs-cxr)").click()  # replaces "lung" on this frame
+    _check(viewer, page, model_mask)
+    viewer.wait("el.dataset.overlaySha === el.dataset.maskSha")  # and it is painted
+
     page.reload()
     viewer.wait_rendered()
-    _check(viewer, page, with_repeat)
+    _check(viewer, page, model_mask)

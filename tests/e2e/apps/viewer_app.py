@@ -1,6 +1,7 @@
 """A one-component Streamlit app for the viewer's browser tests and bench: the image named by
-``MEDLENS_VIEWER_FILE`` (a file or a series folder), two labels, and PNG / NIfTI / DICOM SEG
-downloads built from the stored mask at the moment of the click."""
+``MEDLENS_VIEWER_FILE`` (a file or a series folder), two labels, a "Run model" button (the
+segmentation model ``MEDLENS_VIEWER_MODEL``, default lungs-cxr, on the frame shown, into "lung"),
+and PNG / NIfTI / DICOM SEG downloads built from the stored mask at the moment of the click."""
 
 from __future__ import annotations
 
@@ -25,12 +26,28 @@ doc = document(os.environ["MEDLENS_VIEWER_FILE"], LABELS)
 image, masks, sync = doc["image"], doc["masks"], doc["sync"]
 
 
+MODEL = os.environ.get("MEDLENS_VIEWER_MODEL", "lungs-cxr")
+
+
+def _run_model(frame: int) -> None:
+    """The model's mask replaces "lung" on ``frame`` (one undoable edit; the viewer is sent it)."""
+    from core.segmentation import service
+
+    found = service.segment(MODEL, image.frame(frame))
+    if masks.set("lung", frame, found.mask, f"model {MODEL}") is not None:
+        sync.touch("lung", frame)
+
+
 @st.fragment
 def viewer() -> None:
+    if st.session_state.get("run_model"):  # the button below was clicked: run before the viewer answers
+        _run_model(int(st.session_state.get("viewer_frame", image.n_frames // 2)))
     value = medlens_viewer(image, sync, key="viewer", doc_key=os.environ.get("MEDLENS_VIEWER_DOC", "test-doc"),
                            labels=LABELS, colours=COLOURS, brush=int(os.environ.get("MEDLENS_VIEWER_BRUSH", "12")),
                            height=600, frame=image.n_frames // 2)
     frame, label = int(value.get("frame", image.n_frames // 2)), str(value.get("label", LABELS[0]))
+    st.session_state["viewer_frame"] = frame
+    st.button(f"Run model ({MODEL})", key="run_model")
     cols = st.columns(3)
     cols[0].download_button("PNG", lambda: mask_png_bytes(masks.get(label, frame)), "mask.png", "image/png", on_click="ignore")
     cols[1].download_button("NIfTI", lambda: mask_nifti_bytes(masks.data[label]), "mask.nii.gz", "application/gzip",

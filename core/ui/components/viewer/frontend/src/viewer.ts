@@ -497,7 +497,12 @@ export class Viewer {
     const px = this.frames.get(this.frame);
     if (px) {
       this.renderImage(px);
-      if (this.maskDirty) { this.renderMasks(); this.maskDirty = false; }
+      if (this.maskDirty) {
+        this.renderMasks(); this.maskDirty = false;
+        // the stored mask of the current label now painted (set in the frame that paints it)
+        const shown = this.server.get(this.key(this.label, this.frame));
+        this.root.setAttribute("data-overlay-sha", shown ? shown.sha : this.meta.emptySha);
+      }
       ctx.setTransform(dpr * this.zoom, 0, 0, dpr * this.zoom, dpr * this.panX, dpr * this.panY);
       ctx.imageSmoothingEnabled = this.zoom < 1;
       ctx.drawImage(this.imageCanvas, 0, 0);
