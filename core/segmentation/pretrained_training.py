@@ -13,6 +13,7 @@ the card records where the encoder's initial weights came from (``core.segmentat
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from dataclasses import dataclass, field
@@ -219,9 +220,33 @@ def train_pretrained(name: str, data_root: Path, out_dir: Path, *, checkpoint_di
     if recipe.base == "opacity-cxr":  # cheap on 16 images; polyps' 160 leave it to --clicks-only
         final["clicks"] = click_report(model, val_sets, pre)
         final["latency"] = measure_latency(model, pre)
-    result = card(final)
+    result = compare_with_base(card(final), MODELS_DIR / recipe.base / "card.json")
     write_card(out_dir, result)
     return result
+
+
+def compare_with_base(card: dict[str, Any], base_card: Path) -> dict[str, Any]:
+    """Put the base model's validation Dice beside this one's (same split, same evaluation) and,
+    when this one is higher on every data set, name the base in ``supersedes`` (the new default)."""
+    if not base_card.exists():
+        return card
+    base = json.loads(base_card.read_text())
+    datasets = [s["dataset"] for s in card["data"]["sources"]]
+    pairs = {d: (card["metrics"].get(f"val_dice_{d}"), base.get("metrics", {}).get(f"val_dice_{d}"))
+             for d in datasets}
+    if any(ours is None or theirs is None or card["split"][d]["val"] != base["split"][d]["val"]
+           for d, (ours, theirs) in pairs.items()):
+        return card  # not comparable: another split or no figure
+    wins = all(ours > theirs for ours, theirs in pairs.values())
+    card["metrics"]["compared_with_base"] = {
+        "base": base["name"], "same_validation_split": True,
+        **{d: {"this": ours, "base": theirs, "difference": round(ours - theirs, 4)} for d, (ours, theirs) in pairs.items()},
+        "outcome": (f"higher validation Dice than {base['name']}: this model is the default, {base['name']} stays "
+                    "available") if wins else f"not higher than {base['name']} on validation: {base['name']} stays the default",
+    }
+    if wins:
+        card["supersedes"] = [base["name"]]
+    return card
 
 
 def _card(recipe: PretrainedRecipe, base, preprocessing: dict[str, Any], arch_args: dict[str, Any],

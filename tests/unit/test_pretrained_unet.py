@@ -58,3 +58,23 @@ def test_two_steps_on_four_images_then_resume(shared_data, tmp_path) -> None:
 
     net = build_architecture("efficientnet_lite0_unet", **saved["architecture"]["args"])
     net.load_state_dict(load_file(str(tmp_path / "out" / "model.safetensors")))  # no wheel needed to load
+
+
+def _card(name: str, dice: float, val: list[str]) -> dict:
+    return {"name": name, "data": {"sources": [{"dataset": "set", "masks": "masks"}]},
+            "split": {"set": {"val": val}}, "metrics": {"val_dice_set": dice}}
+
+
+@pytest.mark.parametrize("ours,val,supersedes", [(0.70, ["a", "b"], ["base"]), (0.60, ["a", "b"], None),
+                                                 (0.70, ["a", "c"], None)])
+def test_compare_with_base_supersedes_only_a_higher_dice_on_the_same_split(tmp_path, ours, val, supersedes) -> None:
+    from core.segmentation.pretrained_training import compare_with_base
+
+    (tmp_path / "card.json").write_text(json.dumps(_card("base", 0.65, ["a", "b"])))
+    card = compare_with_base(_card("new", ours, val), tmp_path / "card.json")
+    assert card.get("supersedes") == supersedes
+    compared = card["metrics"].get("compared_with_base")
+    if val == ["a", "b"]:
+        assert compared["set"] == {"this": ours, "base": 0.65, "difference": round(ours - 0.65, 4)}
+    else:
+        assert compared is None  # another validation split: no comparison
