@@ -330,6 +330,8 @@ def train_selected(name: str, data: str | None = None, seed: int = 0, folds: int
                                     + " fitted on inner 5-fold out-of-fold ridge scores"},
                      "packages": sequence_selection.package_versions()},
         "intended_use": "Teaching demo of sequence models on public heartbeat data; not for diagnosis.",
+        # the GRU preset was a candidate on the same folds: the chosen model replaces it as the default
+        **({"supersedes": [SELECTED[name]]} if chosen != "gru" else {}),
     }
     folder = save_model(model_folder(name, out), net, card)
     return {"model": name, "folder": str(folder), "cv": cv["cv"], "selection": cv["selection"],
