@@ -123,6 +123,8 @@ class Card:
         folder_of_class: the folder name of each model class in an evaluation folder.
         uncertainty / ood: a classifier's low-confidence and out-of-distribution rules.
         cohort: a survival model's risk groups on its training cohort.
+        supersedes: registered models this one replaces as the default (it won on their validation
+            data); they stay available, and pickers list this one just before them.
     """
 
     name: str
@@ -149,6 +151,7 @@ class Card:
     uncertainty: Uncertainty = field(default_factory=Uncertainty)
     ood: OodRule = field(default_factory=OodRule)
     cohort: Mapping[str, Any] = field(default_factory=dict)
+    supersedes: tuple[str, ...] = ()
     sections: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -208,7 +211,7 @@ def card_dirs() -> list[Path]:
 
 CARD_KEYS = {"name", "task", "description", "architecture", "weights", "preprocessing", "labels", "positive_label",
              "modality", "body_part", "intended_use", "data", "split", "metrics", "training", "command", "notes",
-             "calibration", "label_mapping", "uncertainty", "ood", "cohort"}
+             "calibration", "label_mapping", "uncertainty", "ood", "cohort", "supersedes"}
 
 
 class _Bad(Exception):
@@ -337,6 +340,9 @@ def card_from_dict(card: dict[str, Any], folder: Path) -> Card:
     labels = card.get("labels", ())
     if not isinstance(labels, (list, tuple)):
         raise _Bad("labels must be a list")
+    supersedes = card.get("supersedes", ())
+    if not isinstance(supersedes, (list, tuple)) or not all(isinstance(v, str) for v in supersedes):
+        raise _Bad("supersedes must be a list of model names")
     notes = _section(card, "notes")
     threshold_rule = card.get("threshold")
     calibration = _section(card, "calibration")
@@ -371,6 +377,7 @@ def card_from_dict(card: dict[str, Any], folder: Path) -> Card:
         ood=OodRule(colour_threshold=_number(ood, "colour_threshold", 0.1, "ood"),
                     distance_threshold=_number(ood, "distance_threshold", float("inf"), "ood")),
         cohort=_section(card, "cohort"),
+        supersedes=tuple(supersedes),
         sections={k: v for k, v in card.items() if k not in CARD_KEYS or k in ("calibration", "label_mapping",
                                                                             "uncertainty", "ood")},
         **text,
@@ -441,6 +448,18 @@ def card_errors() -> list[str]:
 def list_models(task: str | None = None) -> list[ModelSpec]:
     """Registered models, optionally of one task, sorted by name."""
     return [s for n, s in sorted(registry().items()) if task is None or s.task == task]
+
+
+def preferred_order(specs: list[ModelSpec]) -> list[ModelSpec]:
+    """``specs`` in name order, except that a model that supersedes another of them comes just
+    before it (so a picker, or "the first that fits", starts on the better model)."""
+    names = {s.name for s in specs}
+
+    def key(spec: ModelSpec) -> tuple[str, int]:
+        replaced = sorted(n for n in spec.card.supersedes if n in names and n != spec.name)
+        return (replaced[0], 0) if replaced else (spec.name, 1)
+
+    return sorted(specs, key=key)
 
 
 def require_spec(name: str, task: str) -> ModelSpec:

@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="epoch checkpoints (default $MEDLENS_DATA_DIR/checkpoints/NAME, outside the repository)")
     parser.add_argument("--max-images", type=int, default=None, help="use only this many images per split (smoke runs)")
     parser.add_argument("--max-steps", type=int, default=None, help="at most this many batches per epoch (smoke runs)")
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="pretrained-encoder runs: stop after this epoch of the planned schedule and write the "
+                             "final figures (--resume continues it later)")
     parser.add_argument("--init-from", default=None,
                         help="start from this model's weights (models/NAME); the model's own name continues its training")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the recipe's)")
@@ -62,10 +65,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return {"model": args.model, "clicks": report}
     if args.model in PRETRAINED_RECIPES and not args.noc_only:
         command = f"python -m core train segmentation --model {args.model}" + (
-            f" --epochs {args.epochs}" if args.epochs else "") + (f" --size {args.size}" if args.size else "")
+            f" --epochs {args.epochs}" if args.epochs else "") + (f" --size {args.size}" if args.size else "") + (
+            f" --stop-after {args.stop_after}" if args.stop_after else "")
         card = train_pretrained(args.model, args.data, out, checkpoint_dir=args.checkpoint_dir, resume=args.resume,
                                 seed=args.seed, epochs=args.epochs, size=args.size, threads=args.threads,
                                 device=args.device, max_images=args.max_images, max_steps=args.max_steps,
+                                stop_after=args.stop_after,
                                 command=command, log=lambda m: print(m, file=sys.stderr, flush=True))
         return {"model": args.model, "out": str(out), "metrics": card["metrics"]}
     if args.noc_only:

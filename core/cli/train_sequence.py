@@ -11,11 +11,12 @@ from core.prognosis.training import PRESETS, SELECTED, train_selected
 from core.prognosis.training import train_sequence as train
 
 HELP = ("train ecg200-gru / ecg5000-gru (k-fold CV of GRU and 1-D CNN, then fit on the TRAIN split), or "
-        "ecg200-minirocket (repeated CV of MiniRocket, CNN, GRU and MiniRocket+GRU; the simplest within noise ships)")
+        "ecg200-minirocket / ecg5000-minirocket (repeated CV of MiniRocket, (CNN,) GRU and MiniRocket+GRU; the simplest "
+        "within noise ships)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="ecg200-gru, ecg5000-gru or ecg200-minirocket")
+    parser.add_argument("--model", required=True, help="ecg200-gru, ecg5000-gru, ecg200-minirocket or ecg5000-minirocket")
     parser.add_argument("--data", help="UCR file (default: the shared TRAIN file of the model)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cv", type=int, default=5, help="folds for the CV report (0 to skip)")

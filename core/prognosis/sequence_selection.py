@@ -34,14 +34,21 @@ def _fitters(k: int, gru_args: dict[str, Any], cnn_args: dict[str, Any], recipe:
 
 def repeated_cv(x: np.ndarray, y: np.ndarray, k_classes: int, gru_args: dict[str, Any],
                 cnn_args: dict[str, Any], recipe: SequenceRecipe, folds: int = 5, repeats: int = 3,
-                seed: int = 0, num_features: int = 10_000) -> dict[str, Any]:
-    """Fold accuracies and pooled per-repeat scores of every candidate (and the ensemble)."""
+                seed: int = 0, num_features: int = 10_000,
+                candidates: tuple[str, ...] = SIMPLICITY) -> dict[str, Any]:
+    """Fold accuracies and pooled per-repeat scores of every candidate (and the ensemble).
+
+    Args:
+        candidates: names of ``SIMPLICITY`` to compare, simplest first (the ensemble needs both members).
+    """
     import warnings
 
     from sklearn.model_selection import StratifiedKFold
 
-    fitters = _fitters(k_classes, gru_args, cnn_args, recipe, num_features)
-    names = list(SIMPLICITY)
+    names = [n for n in SIMPLICITY if n in candidates]
+    if "minirocket+gru" in names and not {"minirocket", "gru"} <= set(names):
+        raise ValueError("the minirocket+gru ensemble needs both members among the candidates")
+    fitters = {n: f for n, f in _fitters(k_classes, gru_args, cnn_args, recipe, num_features).items() if n in names}
     fold_acc: dict[str, list[float]] = {n: [] for n in names}
     pooled: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
     seconds = {n: 0.0 for n in fitters}

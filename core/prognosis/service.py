@@ -6,14 +6,15 @@ classes, batch scoring); the pages and commands never read the registry themselv
 
 from __future__ import annotations
 
-from core.registry import ModelSpec, list_models, require_spec
+from core.registry import ModelSpec, list_models, preferred_order, require_spec
 
 TASKS = ("survival", "risk", "sequence")
 
 
 def models(task: str) -> list[ModelSpec]:
-    """The registered models of one prognosis task (``survival``, ``risk`` or ``sequence``)."""
-    return list_models(task)
+    """The registered models of one prognosis task (``survival``, ``risk`` or ``sequence``), in picker
+    order: a model that supersedes another comes just before it (``registry.preferred_order``)."""
+    return preferred_order(list_models(task))
 
 
 def model(name: str, task: str) -> ModelSpec:

@@ -22,7 +22,7 @@ from core.cache import get_model
 from core.errors import MedLensError
 from core.imaging import MedImage
 from core.labeling import Workspace, mean_entropy
-from core.registry import ModelSpec, list_models, require_spec
+from core.registry import ModelSpec, list_models, preferred_order, require_spec
 from core.segmentation.evaluate import matched_cases
 from core.segmentation.inference import predict_proba, threshold_and_clean
 from core.segmentation.metrics import dice_iou
@@ -81,9 +81,14 @@ def require_model(name: str) -> None:
     _spec(name)
 
 
+def _models() -> list[ModelSpec]:
+    """The registered segmentation models, a superseding model just before the one it replaces."""
+    return preferred_order(list_models(TASK))
+
+
 def model_names() -> list[str]:
-    """The registered segmentation models, in registry order."""
-    return [spec.name for spec in list_models(TASK)]
+    """The registered segmentation models, in picker order (``registry.preferred_order``)."""
+    return [spec.name for spec in _models()]
 
 
 def model_label(name: str | None) -> str | None:
@@ -98,8 +103,8 @@ def model_label(name: str | None) -> str | None:
 
 
 def model_for_label(label: str) -> str | None:
-    """The registered segmentation model whose foreground label is ``label``."""
-    for spec in list_models(TASK):
+    """The registered segmentation model whose foreground label is ``label`` (the preferred one of several)."""
+    for spec in _models():
         if spec.labels and spec.labels[-1].lower() == label.lower():
             return spec.name
     return None
@@ -112,7 +117,7 @@ def compatibility(name: str, image: MedImage) -> tuple[bool, str]:
 
 def default_model(image: MedImage, preferred: str | None = None) -> str | None:
     """The model a picker starts on: ``preferred`` when it suits ``image``, else the first that does."""
-    specs = list_models(TASK)
+    specs = _models()
     if not specs:
         return None
     if preferred and any(s.name == preferred for s in specs) and compatibility(preferred, image)[0]:

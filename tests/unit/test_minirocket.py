@@ -76,3 +76,22 @@ def test_saliency_of_a_step_function_model_uses_occlusion() -> None:
     sal, cls = saliency(model, x[0])
     assert sal.shape == (x.shape[1],) and sal.max() == pytest.approx(1.0) and cls in (0, 1)
     assert np.array_equal(sal, occlusion_saliency(model, x[0])[0])
+
+
+def test_multiclass_gets_a_temperature_and_a_row_for_an_absent_class() -> None:
+    """Five classes, the last absent from the training series: five outputs, that class never
+    predicted; the softmax temperature is fitted (not left at 1) and keeps the argmax."""
+    from core.prognosis.minirocket import fit_minirocket
+
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 96)
+    y = np.arange(60) % 4
+    x = znormalise(np.sin(2 * np.pi * (2 + 2 * y[:, None]) * t) + 0.3 * rng.normal(size=(60, 96)))
+    model = fit_minirocket(x, y, 5, num_features=84 * 10, seed=0)
+    with torch.no_grad():
+        raw = model.decision(torch.from_numpy(x))
+        logits = model(torch.from_numpy(x))
+    assert logits.shape == (60, 5)
+    assert float(model.calib_scale) != pytest.approx(1.0)
+    assert torch.equal(logits.argmax(1), raw.argmax(1))
+    assert (logits.argmax(1).numpy() == y).mean() > 0.9 and not (logits.argmax(1) == 4).any()

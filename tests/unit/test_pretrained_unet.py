@@ -45,8 +45,10 @@ def test_two_steps_on_four_images_then_resume(shared_data, tmp_path) -> None:
     from core.segmentation.pretrained_training import train_pretrained
 
     kwargs = dict(checkpoint_dir=tmp_path / "ckpt", size=64, max_images=4, max_steps=2, log=lambda m: None)
-    card = train_pretrained("polyp-endoscopy-lite0", shared_data / "seg", tmp_path / "out", epochs=1, **kwargs)
+    card = train_pretrained("polyp-endoscopy-lite0", shared_data / "seg", tmp_path / "out", epochs=2, stop_after=1,
+                            **kwargs)
     assert card["training"]["epochs_run"] == 1 and (tmp_path / "ckpt" / "last.pt").exists()
+    assert card["training"]["epochs_planned"] == 2 and "cosine over 2 epochs" in card["training"]["optimiser"]
     assert card["data"]["initial_weights"]["sha256"].startswith("57934424")
     assert 0 <= card["metrics"]["val_dice_kvasir_seg"] <= 1
     card = train_pretrained("polyp-endoscopy-lite0", shared_data / "seg", tmp_path / "out", epochs=2, resume=True,
@@ -58,3 +60,23 @@ def test_two_steps_on_four_images_then_resume(shared_data, tmp_path) -> None:
 
     net = build_architecture("efficientnet_lite0_unet", **saved["architecture"]["args"])
     net.load_state_dict(load_file(str(tmp_path / "out" / "model.safetensors")))  # no wheel needed to load
+
+
+def _card(name: str, dice: float, val: list[str]) -> dict:
+    return {"name": name, "data": {"sources": [{"dataset": "set", "masks": "masks"}]},
+            "split": {"set": {"val": val}}, "metrics": {"val_dice_set": dice}}
+
+
+@pytest.mark.parametrize("ours,val,supersedes", [(0.70, ["a", "b"], ["base"]), (0.60, ["a", "b"], None),
+                                                 (0.70, ["a", "c"], None)])
+def test_compare_with_base_supersedes_only_a_higher_dice_on_the_same_split(tmp_path, ours, val, supersedes) -> None:
+    from core.segmentation.pretrained_training import compare_with_base
+
+    (tmp_path / "card.json").write_text(json.dumps(_card("base", 0.65, ["a", "b"])))
+    card = compare_with_base(_card("new", ours, val), tmp_path / "card.json")
+    assert card.get("supersedes") == supersedes
+    compared = card["metrics"].get("compared_with_base")
+    if val == ["a", "b"]:
+        assert compared["set"] == {"this": ours, "base": 0.65, "difference": round(ours - 0.65, 4)}
+    else:
+        assert compared is None  # another validation split: no comparison

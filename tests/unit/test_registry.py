@@ -67,3 +67,21 @@ def test_require_spec_checks_name_and_task(tiny_model: str) -> None:
         registry.require_spec(tiny_model, "segmentation")
     with pytest.raises(InputError, match="unknown model 'nope'"):
         registry.require_spec("nope", "test")
+
+
+TEST_PRE = {"preprocessing": {"size": [8, 8], "channels": 1}}
+
+
+def test_a_superseding_model_comes_just_before_the_one_it_replaces(tmp_path: Path) -> None:
+    def spec(name: str, supersedes: list[str] | None = None) -> registry.ModelSpec:
+        card = {"name": name, "task": "test", "architecture": {"name": "tiny_cnn"}, **TEST_PRE}
+        if supersedes is not None:
+            card["supersedes"] = supersedes
+        return registry.parse_card(_write_card(tmp_path / name, card))
+
+    specs = [spec("b-old"), spec("a-first"), spec("z-new", ["b-old"]), spec("c-last"), spec("y", ["absent"])]
+    assert [s.name for s in registry.preferred_order(specs)] == ["a-first", "z-new", "b-old", "c-last", "y"]
+    assert registry.parse_card(tmp_path / "z-new" / "card.json").card.supersedes == ("b-old",)
+    with pytest.raises(ModelError, match="supersedes"):
+        registry.parse_card(_write_card(tmp_path / "bad", {"name": "bad", "task": "test", **TEST_PRE,
+                                                           "architecture": {"name": "tiny_cnn"}, "supersedes": "b-old"}))
