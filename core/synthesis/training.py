@@ -350,11 +350,46 @@ def write_gan_card(out_dir: Path, name: str, recipe: dict[str, Any], data: dict[
     return card
 
 
+VARIETY_OPTIONS = ("diffaug_colour", "mode_seeking", "mbstd_group")
+
+
+def with_overrides(recipe: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``recipe`` with the variety options in ``overrides`` (None = keep the recipe's);
+    ``mbstd_group`` goes into the discriminator's arguments."""
+    unknown = set(overrides) - set(VARIETY_OPTIONS)
+    if unknown:
+        raise ValueError(f"unknown recipe overrides {sorted(unknown)}")
+    out = {**recipe, "d_args": {**recipe["d_args"]}}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "mbstd_group":
+            out["d_args"]["mbstd_group"] = int(value)
+        else:
+            out[key] = value
+    return out
+
+
+def override_flags(overrides: dict[str, Any]) -> str:
+    """The ``core train gan`` flags that repeat ``overrides`` (empty when none is set)."""
+    flags = []
+    for key in VARIETY_OPTIONS:
+        value = overrides.get(key)
+        if value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        flags.append(f"{flag} {'on' if value else 'off'}" if isinstance(value, bool) else f"{flag} {value:g}")
+    return "".join(" " + f for f in flags)
+
+
 def train(name: str, shared: Path, out_dir: Path, workdir: Path, seed: int = 0, steps: int | None = None,
           max_minutes: float | None = None, command: str = "", log: Callable[[dict], None] = print,
-          resume: bool = False) -> dict[str, Any]:
-    """Train recipe ``name``; the latest generator and card are (re)written every checkpoint."""
-    recipe = {**RECIPES[name]}
+          resume: bool = False, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train recipe ``name``; the latest generator and card are (re)written every checkpoint.
+
+    ``overrides`` (see ``with_overrides``) change the recipe's variety options for this run.
+    """
+    recipe = with_overrides(RECIPES[name], overrides or {})
     total_steps = int(steps or recipe["steps"])
     ensure_private_dir(workdir)  # under the data folder: owner-only
     t0 = time.time()
@@ -377,7 +412,8 @@ def train(name: str, shared: Path, out_dir: Path, workdir: Path, seed: int = 0, 
                 "class_balanced_real_batches": True, "bn_statistics": "standing statistics over 64 x 64 random latents",
                 "seed": seed, "init": "random (no pretrained weights)", "max_minutes": max_minutes,
                 "wall_time_s_this_run": round(time.time() - started, 1), "hardware": hardware(trainer.device),
-                "reproduce_command": f"python -m core train gan --model {name} --steps {trainer.step_count} --seed {seed}",
+                "reproduce_command": f"python -m core train gan --model {name} --steps {trainer.step_count} --seed {seed}"
+                                     + override_flags(overrides or {}),
                 "loss_history": trainer.history[-400:]}
 
     def checkpoint(tr: GanTrainer) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
 from core.synthesis.training import GanConfig, GanTrainer, diff_augment, mode_seeking_penalty
@@ -82,3 +83,27 @@ def test_recipe_without_the_options_keeps_them_off():
     assert not config.diffaug_colour and config.mode_seeking == 0.0
     config = GanConfig.from_recipe({**recipe, "diffaug_colour": True, "mode_seeking": 0.5})
     assert config.diffaug_colour and config.mode_seeking == 0.5
+
+
+def test_overrides_change_only_the_variety_options_and_repeat_as_flags():
+    from core.synthesis.data import RECIPES
+    from core.synthesis.training import override_flags, with_overrides
+
+    base = RECIPES["breast-cgan"]
+    out = with_overrides(base, {"diffaug_colour": False, "mode_seeking": 0.5, "mbstd_group": 4})
+    assert out["d_args"]["mbstd_group"] == 4 and "mbstd_group" not in base["d_args"]
+    assert out["mode_seeking"] == 0.5 and out["diffaug_colour"] is False
+    assert with_overrides(base, {"mode_seeking": None}) == base
+    assert override_flags({"diffaug_colour": True, "mode_seeking": 1.0, "mbstd_group": None}) == \
+        " --diffaug-colour on --mode-seeking 1"
+    assert override_flags({}) == ""
+    with pytest.raises(ValueError):
+        with_overrides(base, {"lr_d": 1.0})
+
+
+def test_cli_refuses_out_of_range_options(capsys):
+    from core.cli import main
+
+    assert main(["train", "gan", "--model", "breast-cgan", "--mode-seeking", "-1"]) != 0
+    err = capsys.readouterr().err
+    assert "--mode-seeking" in err and "Traceback" not in err
