@@ -108,16 +108,36 @@ class ProjectionDiscriminator(nn.Module):
     """
 
     def __init__(self, n_classes: int = 2, channels: tuple[int, ...] | list[int] = (16, 32, 64, 128, 256),
-                 in_channels: int = 1) -> None:
+                 in_channels: int = 1, mbstd_group: int = 0) -> None:
         super().__init__()
         channels = list(channels)
+        self.mbstd_group = int(mbstd_group)
         self.blocks = nn.Sequential(*[DownBlock(a, b) for a, b in zip([in_channels] + channels[:-1], channels)])
+        # minibatch standard deviation (Karras et al. 2018): one extra feature map before a last 3x3 conv
+        self.mbstd_conv = (spectral_norm(nn.Conv2d(channels[-1] + 1, channels[-1], 3, padding=1))
+                           if self.mbstd_group else None)
         self.linear = spectral_norm(nn.Linear(channels[-1], 1))
         self.embed = spectral_norm(nn.Embedding(n_classes, channels[-1]))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        h = self.blocks(x).sum(dim=(2, 3))
+        h = self.blocks(x)
+        if self.mbstd_conv is not None:
+            h = F.leaky_relu(self.mbstd_conv(torch.cat([h, minibatch_std(h, self.mbstd_group)], 1)), 0.1)
+        h = h.sum(dim=(2, 3))
         return self.linear(h).squeeze(1) + (self.embed(y.long()) * h).sum(1)
+
+
+def minibatch_std(h: torch.Tensor, group: int) -> torch.Tensor:
+    """One ``(N, 1, H, W)`` map: the mean feature standard deviation within groups of ``group`` images.
+
+    A discriminator that sees it can tell a batch of near-identical fakes from a varied real
+    batch, so the generator is pushed towards variety (StyleGAN's layer; the batch size must be a
+    multiple of ``group``, else the whole batch is one group).
+    """
+    n, c, height, width = h.shape
+    g = group if group > 0 and n % group == 0 else n
+    std = (h.view(g, n // g, c, height, width).var(0, unbiased=False) + 1e-8).sqrt()  # (N/g, C, H, W)
+    return std.mean(dim=(1, 2, 3)).repeat(g)[:, None, None, None].expand(n, 1, height, width)
 
 
 @register_architecture("cond_generator")

@@ -33,11 +33,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--measure-only", action="store_true",
                         help="only (re)measure the quality figures of the existing generator with its classifier")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--diffaug-colour", choices=["on", "off"], default=None,
+                        help="random brightness/contrast in the differentiable augmentation (default: the recipe's)")
+    parser.add_argument("--mode-seeking", type=float, default=None,
+                        help="weight of the mode-seeking term, 0 = off (default: the recipe's)")
+    parser.add_argument("--mbstd-group", type=int, default=None,
+                        help="minibatch-std layer in the discriminator over groups of this size, 0 = off "
+                             "(default: the recipe's)")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.model not in RECIPES:
         raise InputError(f"unknown recipe {args.model!r}; valid: {', '.join(sorted(RECIPES))}")
+    if args.mode_seeking is not None and not 0 <= args.mode_seeking <= 100:
+        raise InputError("--mode-seeking must be in [0, 100]")
+    if args.mbstd_group is not None and not 0 <= args.mbstd_group <= 64:
+        raise InputError("--mbstd-group must be in [0, 64]")
     shared = Path(args.data) if args.data else shared_data_dir()
     if not shared.is_dir():
         raise InputError(f"data folder not found: {shared}")
@@ -48,9 +59,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     def log(entry: dict) -> None:
         print(json.dumps(entry, default=str), flush=True)
 
+    overrides = {"diffaug_colour": None if args.diffaug_colour is None else args.diffaug_colour == "on",
+                 "mode_seeking": args.mode_seeking, "mbstd_group": args.mbstd_group}
     if not args.measure_only:
         command = "python -m core train gan " + " ".join(shlex.quote(a) for a in sys.argv[3:])
         train(args.model, shared, out, workdir, seed=args.seed, steps=args.steps, max_minutes=args.max_minutes,
-              command=command, log=log, resume=args.resume)
+              command=command, log=log, resume=args.resume, overrides=overrides)
     card = measure_card(args.model, shared, out, workdir, seed=args.seed, log=log)
     return {"model": args.model, "out": str(out), "steps": card["training"].get("steps"), "metrics": card["metrics"]}

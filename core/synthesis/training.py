@@ -47,6 +47,10 @@ class GanConfig:
             one discriminator step per generator step: lr 2e-4, betas 0.5 / 0.999).
         ema_decay: decay of the generator's exponential moving average (the exported weights).
         diffaug: random translation + cutout on every image the discriminator sees.
+        diffaug_colour: also a random brightness and contrast change (DiffAugment's "color" for one channel).
+        mode_seeking: weight of the mode-seeking term (Mao et al. 2019): the generator is penalised by
+            ``1 / (|G(z1) - G(z2)| / |z1 - z2|)`` for pairs of latents with the same class, so different
+            latents give different images (0 = off).
         seed: seeds the networks, the sampling of batches and the augmentation.
     """
 
@@ -59,17 +63,29 @@ class GanConfig:
     betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     ema_decay: float = 0.998
     diffaug: bool = True
+    diffaug_colour: bool = False
+    mode_seeking: float = 0.0
     seed: int = 0
 
     @classmethod
     def from_recipe(cls, recipe: dict[str, Any], seed: int = 0) -> "GanConfig":
         keys = ("g_args", "d_args", "labels", "batch_size", "lr_g", "lr_d", "betas", "ema_decay", "diffaug")
-        return cls(**{k: recipe[k] for k in keys}, seed=seed)
+        optional = {k: recipe[k] for k in ("diffaug_colour", "mode_seeking") if k in recipe}
+        return cls(**{k: recipe[k] for k in keys}, **optional, seed=seed)
 
 
-def diff_augment(x: torch.Tensor, generator: torch.Generator, shift: float = 0.125, cutout: float = 0.25) -> torch.Tensor:
-    """Differentiable translation (+-``shift`` of the side, zero padding) and one cutout square."""
+def diff_augment(x: torch.Tensor, generator: torch.Generator, shift: float = 0.125, cutout: float = 0.25,
+                 colour: bool = False) -> torch.Tensor:
+    """Differentiable translation (+-``shift`` of the side, zero padding) and one cutout square;
+    with ``colour`` first a brightness shift in [-0.5, 0.5] and a contrast factor in [0.5, 1.5]
+    (images in [-1, 1]), as DiffAugment's "color" policy does for one channel."""
     b, _, h, w = x.shape
+    if colour:
+        brightness = torch.rand(b, 1, 1, 1, generator=generator).to(x.device, x.dtype) - 0.5
+        contrast = torch.rand(b, 1, 1, 1, generator=generator).to(x.device, x.dtype) + 0.5
+        x = x + brightness
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - mean) * contrast + mean
     max_dy, max_dx = max(1, int(h * shift)), max(1, int(w * shift))
     dy = torch.randint(-max_dy, max_dy + 1, (b,), generator=generator).float()
     dx = torch.randint(-max_dx, max_dx + 1, (b,), generator=generator).float()
@@ -85,6 +101,15 @@ def diff_augment(x: torch.Tensor, generator: torch.Generator, shift: float = 0.1
     inside = ((rows >= cy[:, None]) & (rows < cy[:, None] + ch))[:, :, None] & (
         (cols >= cx[:, None]) & (cols < cx[:, None] + cw))[:, None, :]
     return x * (~inside).to(x.device, x.dtype)[:, None]
+
+
+def mode_seeking_penalty(fake: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """MSGAN's term: ``1 / (mean|x1 - x2| / mean|z1 - z2| + eps)`` over the pairs (first half, second half)."""
+    half = len(z) // 2
+    if half == 0:
+        return fake.new_zeros(())
+    ratio = (fake[:half] - fake[half:2 * half]).abs().mean() / (z[:half] - z[half:2 * half]).abs().mean()
+    return 1.0 / (ratio + eps)
 
 
 def _flatten_optimizer(prefix: str, optimiser: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -143,7 +168,7 @@ class GanTrainer:
         return self.images[idx].to(self.device), torch.from_numpy(classes).long().to(self.device)
 
     def _aug(self, x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, self.torch_gen) if self.config.diffaug else x
+        return diff_augment(x, self.torch_gen, colour=self.config.diffaug_colour) if self.config.diffaug else x
 
     def step(self) -> dict[str, float]:
         """One discriminator and one generator update; returns this step's losses."""
@@ -158,8 +183,14 @@ class GanTrainer:
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
+        if self.config.mode_seeking > 0:  # pairs (i, i + B/2) share their class
+            half = len(y) // 2
+            y = torch.cat([y[:half], y[:half]])
         z = torch.randn(len(y), self.z_dim, generator=self.torch_gen).to(self.device)
-        loss_g = -self.D(self._aug(self.G(z, y)), y).mean()
+        fake = self.G(z, y)
+        loss_g = -self.D(self._aug(fake), y).mean()
+        if self.config.mode_seeking > 0:
+            loss_g = loss_g + self.config.mode_seeking * mode_seeking_penalty(fake, z)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
@@ -319,11 +350,46 @@ def write_gan_card(out_dir: Path, name: str, recipe: dict[str, Any], data: dict[
     return card
 
 
+VARIETY_OPTIONS = ("diffaug_colour", "mode_seeking", "mbstd_group")
+
+
+def with_overrides(recipe: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``recipe`` with the variety options in ``overrides`` (None = keep the recipe's);
+    ``mbstd_group`` goes into the discriminator's arguments."""
+    unknown = set(overrides) - set(VARIETY_OPTIONS)
+    if unknown:
+        raise ValueError(f"unknown recipe overrides {sorted(unknown)}")
+    out = {**recipe, "d_args": {**recipe["d_args"]}}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "mbstd_group":
+            out["d_args"]["mbstd_group"] = int(value)
+        else:
+            out[key] = value
+    return out
+
+
+def override_flags(overrides: dict[str, Any]) -> str:
+    """The ``core train gan`` flags that repeat ``overrides`` (empty when none is set)."""
+    flags = []
+    for key in VARIETY_OPTIONS:
+        value = overrides.get(key)
+        if value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        flags.append(f"{flag} {'on' if value else 'off'}" if isinstance(value, bool) else f"{flag} {value:g}")
+    return "".join(" " + f for f in flags)
+
+
 def train(name: str, shared: Path, out_dir: Path, workdir: Path, seed: int = 0, steps: int | None = None,
           max_minutes: float | None = None, command: str = "", log: Callable[[dict], None] = print,
-          resume: bool = False) -> dict[str, Any]:
-    """Train recipe ``name``; the latest generator and card are (re)written every checkpoint."""
-    recipe = {**RECIPES[name]}
+          resume: bool = False, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train recipe ``name``; the latest generator and card are (re)written every checkpoint.
+
+    ``overrides`` (see ``with_overrides``) change the recipe's variety options for this run.
+    """
+    recipe = with_overrides(RECIPES[name], overrides or {})
     total_steps = int(steps or recipe["steps"])
     ensure_private_dir(workdir)  # under the data folder: owner-only
     t0 = time.time()
@@ -340,11 +406,14 @@ def train(name: str, shared: Path, out_dir: Path, workdir: Path, seed: int = 0, 
         return {"steps": trainer.step_count, "steps_planned": total_steps, "stopped": stopped,
                 "batch_size": recipe["batch_size"], "optimiser": f"Adam betas {recipe['betas']}",
                 "lr_g": recipe["lr_g"], "lr_d": recipe["lr_d"], "loss": "hinge", "ema_decay": recipe["ema_decay"],
-                "diff_augment": "translation 1/8 + cutout 1/4 on real and fake" if recipe["diffaug"] else "none",
+                "diff_augment": (("brightness + contrast, " if recipe.get("diffaug_colour") else "")
+                                 + "translation 1/8 + cutout 1/4 on real and fake") if recipe["diffaug"] else "none",
+                "mode_seeking": recipe.get("mode_seeking", 0.0),
                 "class_balanced_real_batches": True, "bn_statistics": "standing statistics over 64 x 64 random latents",
                 "seed": seed, "init": "random (no pretrained weights)", "max_minutes": max_minutes,
                 "wall_time_s_this_run": round(time.time() - started, 1), "hardware": hardware(trainer.device),
-                "reproduce_command": f"python -m core train gan --model {name} --steps {trainer.step_count} --seed {seed}",
+                "reproduce_command": f"python -m core train gan --model {name} --steps {trainer.step_count} --seed {seed}"
+                                     + override_flags(overrides or {}),
                 "loss_history": trainer.history[-400:]}
 
     def checkpoint(tr: GanTrainer) -> None:
