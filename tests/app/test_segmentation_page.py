@@ -298,7 +298,7 @@ def test_model_picker_defaults_to_a_fitting_model_and_warns_on_a_mismatch(data_d
     store.close()
     at = _page()
     picker = at.selectbox(key="seg.model")
-    assert picker.value == "polyp-endoscopy"  # not lungs-cxr, though the session's label is "lung"
+    assert picker.value == "polyp-endoscopy-lite0"  # not lungs-cxr, though the session's label is "lung"
     assert "not for this image" in picker.format_func("lungs-cxr")
     assert not any("not for this image" in w.value for w in at.warning)
     picker.select("lungs-cxr").run()

@@ -162,3 +162,10 @@ class TestOpacityCxrLite0(TestOpacityCxr):
 class TestPolypEndoscopy(SegmentationModelTester):
     model_name = "polyp-endoscopy"
     min_val_dice = 0.6
+
+
+class TestPolypEndoscopyLite0(TestPolypEndoscopy):
+    model_name = "polyp-endoscopy-lite0"
+    min_val_dice = 0.85
+
+    test_evaluate_command_prints_the_card_figures = TestOpacityCxrLite0.test_evaluate_command_prints_the_card_figures
