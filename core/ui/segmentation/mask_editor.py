@@ -273,8 +273,11 @@ def mask_editor(ws: Workspace, model: str | None) -> None:
         st.session_state[K + "frame"], st.session_state[K + "label"] = frame, label
         view = st.session_state.setdefault(K + "view", {})
         view.update(frame=frame, label=label)  # read by the export buttons at the moment of the click
-        if (ws.session.current_frame, ws.session.current_label) != (frame, label):  # resume point
+        if (ws.session.current_frame, ws.session.current_label) != (frame, label):  # the session's resume point
             ws.session = ws.store.update_session(ws.session.id, current_frame=frame, current_label=label)
+        if st.session_state.get(K + "remembered") != (ws.image_id, frame, label):  # this user's own one
+            ws.remember(frame, label)
+            st.session_state[K + "remembered"] = (ws.image_id, frame, label)
         for prompt in sync.new_prompts(value):
             try:
                 message = _apply_prompt(ws, prompt, model)
