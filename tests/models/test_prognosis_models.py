@@ -61,3 +61,7 @@ class TestEcg5000Gru(_Sequence):
 
 class TestEcg200Minirocket(_Sequence):
     model_name = "ecg200-minirocket"
+
+
+class TestEcg5000Minirocket(_Sequence):
+    model_name = "ecg5000-minirocket"
