@@ -133,6 +133,15 @@ def _open(page, url: str, want_all: bool) -> tuple[float, float]:
     return first, float("nan")
 
 
+def _zoom_up_to(viewer: Any, target: float) -> None:
+    """Press "+" one step at a time (each waited for, so no step is pressed twice) until ``target``."""
+    while float(viewer.attr("data-zoom")) < target:
+        before = viewer.attr("data-zoom")
+        viewer.key("+")
+        viewer.wait(f"el.dataset.zoom !== '{before}'")
+    viewer.wait(f"el.dataset.zoom === '{target:g}'")
+
+
 def _measure(browser, url: str, reloads: int, strokes: int, screenshots: bool,
              measures: tuple[str, ...] = MEASURES, model_runs: int = 0) -> dict[str, Any]:
     from tests.e2e.server import instrument
@@ -204,13 +213,9 @@ def _measure(browser, url: str, reloads: int, strokes: int, screenshots: bool,
     if screenshots:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         viewer.key("0")
-        while float(viewer.attr("data-zoom")) < 1:
-            viewer.key("+")
-        viewer.wait("el.dataset.zoom === '1'")
+        _zoom_up_to(viewer, 1)
         page.screenshot(path=str(SCREENSHOTS / "viewer-100.png"))
-        while float(viewer.attr("data-zoom")) < 4:
-            viewer.key("+")
-        viewer.wait("el.dataset.zoom === '4'")
+        _zoom_up_to(viewer, 4)
         page.screenshot(path=str(SCREENSHOTS / "viewer-400.png"))
     context.close()
     return out
@@ -269,7 +274,7 @@ def markdown(results: dict[str, dict[str, Any]], when: str) -> str:
         "## Viewer component in the browser (`python -m bench.bench_viewer`)",
         "",
         f"{when}. Headless Debian Chromium (`--disable-gpu`), {os.cpu_count()}-core CPU, load average"
-        f" {os.getloadavg()[0]:.1f} at the end (other work ran beside it: not an idle machine). The",
+        f" {os.getloadavg()[0]:.1f} at the end (above 1 means other work shared the CPU). The",
         "one-component test app (`tests/e2e/apps/viewer_app.py`). p50 / p95 in ms; targets (p95): slice step",
         "<= 100, stroke visible <= 50, stroke saved <= 500, opening a 20-slice MR <= 3000. \"Visible\" and",
         "slice steps are stamped in the animation frame that paints them; \"saved\" = Python stored the",
