@@ -10,16 +10,7 @@ import torch
 
 from core.synthesis.training import GanConfig, GanTrainer, diff_augment, mode_seeking_penalty
 from models.gan_nets import ProjectionDiscriminator, minibatch_std
-
-TINY = GanConfig(g_args={"img_size": 16, "n_classes": 2, "z_dim": 8, "channels": [16, 8, 8], "embed_dim": 4},
-                 d_args={"n_classes": 2, "channels": [8, 16]}, labels=["a", "b"], batch_size=8)
-
-
-def tiny_data(n: int = 24, size: int = 16):
-    rng = np.random.default_rng(0)
-    labels = np.arange(n) % 2
-    images = rng.random((n, size, size)).astype(np.float32) * 0.3 + labels[:, None, None] * 0.6
-    return images, labels
+from tests.unit.test_synthesis_training import TINY, tiny_data
 
 
 def test_colour_augment_changes_brightness_and_keeps_gradient():
