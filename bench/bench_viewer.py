@@ -212,7 +212,7 @@ def _measure(browser, url: str, reloads: int, strokes: int, screenshots: bool,
         out.update(_model_overlay(page, frame, viewer, model_runs))
     if screenshots:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        viewer.key("0")
+        viewer.key("r")  # the image's own window/level again (the W/L measure dragged it), fitted
         _zoom_up_to(viewer, 1)
         page.screenshot(path=str(SCREENSHOTS / "viewer-100.png"))
         _zoom_up_to(viewer, 4)

@@ -115,3 +115,13 @@ def test_edits_at_400_percent_equal_exports_and_survive_reload(page, cr_url):
     page.reload()
     viewer.wait_rendered()
     _check(viewer, page, model_mask)
+
+    # W/L drag, then R: back to the image's own window/level, fitted; the mask is untouched
+    viewer.focus()
+    viewer.key("w")
+    own_window = viewer.attr("data-wl")
+    viewer.drag([(ox + 400, oy + 300), (ox + 520, oy + 380)])
+    viewer.wait(f"el.dataset.wl !== '{own_window}'")
+    viewer.key("r")
+    viewer.wait(f"el.dataset.wl === '{own_window}' && Number(el.dataset.zoom) < 1")
+    viewer.expect_mask(model_mask)

@@ -367,6 +367,13 @@ export class Viewer {
     return [this.canvas.width / dpr, this.canvas.height / dpr];
   }
 
+  /** Back to the image's own window/level, fitted (after W/L drags left it unreadable). */
+  resetView(): void {
+    if (!this.meta) return;
+    [this.wc, this.ww] = this.meta.window;
+    this.fit();
+  }
+
   fit(): void {
     if (!this.meta) return;
     const [, h, w] = this.meta.shape, [vw, vh] = this.viewSize();
@@ -651,7 +658,7 @@ export class Viewer {
       button("Undo", "Undo (Ctrl+Z)", () => this.undo());
       button("Redo", "Redo (Ctrl+Shift+Z)", () => this.redo());
     }
-    button("Fit", "Fit (0)", () => this.fit());
+    button("Fit", "Fit (0); R also resets window/level", () => this.fit());
     if (this.crop) return;
     button("Cine", "Play frames (C)", () => this.toggleCine());
     this.labelSelect.style.cssText = "background:#161b22;color:#e6edf3;border:1px solid #30363d;border-radius:4px;padding:3px;max-width:10em";
@@ -708,6 +715,7 @@ export class Viewer {
     else if (k === "+" || k === "=") this.zoomTo(ZOOM_LEVELS.find((z) => z > this.zoom * 1.001) || MAX_ZOOM, ...this.cursorScreen());
     else if (k === "-" || k === "_") this.zoomTo([...ZOOM_LEVELS].reverse().find((z) => z < this.zoom / 1.001) || 0.05, ...this.cursorScreen());
     else if (k === "0") this.fit();
+    else if (k === "r" || k === "R") this.resetView();
     else if (k === "[") { this.brush = Math.max(1, this.brush - (this.brush > 10 ? 2 : 1)); this.invalidate(); }
     else if (k === "]") { this.brush = Math.min(512, this.brush + (this.brush >= 10 ? 2 : 1)); this.invalidate(); }
     else if (k === "ArrowDown" || k === "ArrowRight" || k === "PageDown") this.setFrame(this.frame + 1);
