@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import torch
 from safetensors.torch import save_file
 
@@ -29,6 +31,15 @@ USER_MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 def training_device(device: str | torch.device | None = None) -> torch.device:
     """The device to train on: ``device``, else ``MEDLENS_DEVICE``, else CUDA when available, else CPU."""
     return resolve_device(device)
+
+
+def seed_everything(seed: int, threads: int | None = None) -> None:
+    """Seed torch, NumPy and ``random`` (and set torch's CPU threads when given) before a run."""
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
 
 
 def hardware(device: torch.device | None = None) -> str:

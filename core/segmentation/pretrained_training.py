@@ -14,7 +14,6 @@ the card records where the encoder's initial weights came from (``core.segmentat
 from __future__ import annotations
 
 import json
-import random
 import time
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
@@ -36,7 +35,7 @@ from core.segmentation.data import NOTES, RECIPES, augmentation, load_cases, mak
 from core.segmentation.preprocess import prepare, prepare_mask
 from core.segmentation.training import (_load_saved, _val_dice, click_report, evaluate_cases, measure_latency,
                                         opacity_report)
-from core.trainloop import hardware, save_model, training_device, write_card
+from core.trainloop import hardware, save_model, seed_everything, training_device, write_card
 from models.architectures import build_architecture
 
 
@@ -108,11 +107,7 @@ def train_pretrained(name: str, data_root: Path, out_dir: Path, *, checkpoint_di
     base = dc_replace(RECIPES[recipe.base], size=recipe.size)
     checkpoint_dir = checkpoint_dir or default_checkpoint_dir(name)
     ensure_private_dir(checkpoint_dir)
-    if threads:
-        torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    random.seed(seed)
-    np.random.seed(seed)
+    seed_everything(seed, threads)
     dev = training_device(device)
     preprocessing = preprocessing_of(base)  # for the card
     pre = preprocessing_from_dict(preprocessing, "segmentation")  # for the code

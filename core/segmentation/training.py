@@ -9,7 +9,6 @@ through ``core.trainloop.save_model``) so an interrupted run still leaves usable
 from __future__ import annotations
 
 import json
-import random
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -33,7 +32,7 @@ from core.segmentation.preprocess import prepare, prepare_mask
 from core.segmentation.noc import PROTOCOL as NOC_PROTOCOL
 from core.segmentation.noc import noc
 from core.segmentation.prompts import click_curve
-from core.trainloop import EarlyStopping, hardware, save_model, training_device, write_card
+from core.trainloop import EarlyStopping, hardware, save_model, seed_everything, training_device, write_card
 from models.architectures import build_architecture
 
 
@@ -89,12 +88,8 @@ def train(
     previous_stage = _previous_stage(out_dir) if continuing else None
     if previous_stage:
         command = f"{previous_stage['command']} && {command}"
-    if threads:
-        torch.set_num_threads(threads)
     set_determinism(seed=seed)
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    random.seed(seed)
+    seed_everything(seed, threads)
     dev = training_device(device)
     preprocessing = preprocessing_of(recipe)  # for the card
     pre = preprocessing_from_dict(preprocessing, "segmentation")  # for the code

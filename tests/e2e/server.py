@@ -30,15 +30,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(data_dir: Path, log_path: Path, timeout_s: float = 90, env: dict[str, str] | None = None,
-                port: int | None = None, args: Sequence[str] = ()) -> Iterator[str]:
-    """Serve the app with its own user data folder (``env`` added to the environment, ``args``
-    to streamlit's options); yield its base URL; stop it afterwards."""
+def serving(program: Sequence[str], env: dict[str, str], log_path: Path, port: int | None = None,
+            timeout_s: float = 90, args: Sequence[str] = ()) -> Iterator[str]:
+    """Run a Streamlit ``program`` (e.g. ``-m core.ui.serve``) on 127.0.0.1 with ``env``, logging to
+    ``log_path``; yield its base URL once it answers its health check; stop it afterwards."""
     port = port or free_port()
-    env = {**os.environ, "MEDLENS_DATA_DIR": str(data_dir), **(env or {})}
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "core.ui.serve", "--server.port", str(port),
+            [sys.executable, *program, "--server.port", str(port),
              "--server.headless", "true", "--server.address", "127.0.0.1", *args],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
@@ -63,6 +62,16 @@ def running_app(data_dir: Path, log_path: Path, timeout_s: float = 90, env: dict
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@contextlib.contextmanager
+def running_app(data_dir: Path, log_path: Path, timeout_s: float = 90, env: dict[str, str] | None = None,
+                port: int | None = None, args: Sequence[str] = ()) -> Iterator[str]:
+    """Serve the app with its own user data folder (``env`` added to the environment, ``args``
+    to streamlit's options); yield its base URL; stop it afterwards."""
+    env = {**os.environ, "MEDLENS_DATA_DIR": str(data_dir), **(env or {})}
+    with serving(["-m", "core.ui.serve"], env, log_path, port, timeout_s, args) as url:
+        yield url
 
 
 # Streamlit marks its root with the script-run state ("running", "rerunRequested", "notRunning", ...)

@@ -12,16 +12,12 @@ import hashlib
 import json
 import math
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
-from tests.e2e.server import REPO, free_port
+from tests.e2e.server import REPO, free_port, serving
 
 APP = REPO / "tests" / "e2e" / "apps" / "viewer_app.py"
 _FIND = """() => {
@@ -41,28 +37,8 @@ def viewer_app(path: str | Path, log_path: Path, brush: int = 12, timeout_s: flo
     port = free_port()
     env = {**os.environ, "MEDLENS_VIEWER_FILE": str(path), "MEDLENS_VIEWER_BRUSH": str(brush),
            "MEDLENS_VIEWER_DOC": f"doc-{port}"}
-    with open(log_path, "w") as log:
-        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-                                   "--server.headless", "true", "--server.address", "127.0.0.1"],
-                                  cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"viewer app did not start:\n{log_path.read_text()[-2000:]}")
-                time.sleep(0.3)
+    with serving(["-m", "streamlit", "run", str(APP)], env, log_path, port, timeout_s) as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def q(v: float) -> float:
