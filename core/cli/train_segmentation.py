@@ -12,19 +12,23 @@ import torch
 from core.errors import InputError
 from core.paths import shared_data_dir
 from core.segmentation.data import RECIPES
+from core.segmentation.ensemble_training import ENSEMBLE_RECIPES, train_ensemble
 from core.segmentation.pretrained_training import PRETRAINED_RECIPES, train_pretrained
 from core.segmentation.training import record_click_curve, record_noc, train
 from core.trainloop import model_folder
 
-HELP = "train a segmentation model (lungs-cxr, opacity-cxr, polyp-endoscopy) on ../shared/data/seg"
+HELP = "train a segmentation model (lungs-cxr, opacity-cxr, polyp-endoscopy and their variants) on ../shared/data/seg"
 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="recipe name: lungs-cxr, opacity-cxr or polyp-endoscopy")
+    parser.add_argument("--model", required=True, help="recipe name: lungs-cxr, opacity-cxr, polyp-endoscopy, "
+                                                       "opacity-cxr-lite0, polyp-endoscopy-lite0 or opacity-cxr-ensemble")
     parser.add_argument("--data", type=Path, default=shared_data_dir() / "seg", help="segmentation data root (default ../shared/data/seg)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default models/NAME)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split-seed", type=int, default=None,
+                        help="seed of the validation split (default: --seed); members of an ensemble share one split")
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default: the recipe's)")
     parser.add_argument("--max-minutes", type=float, default=None, help="time budget; epochs are sized to fit")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
@@ -36,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue a pretrained-encoder run from its last epoch checkpoint")
     parser.add_argument("--checkpoint-dir", type=Path, default=None,
-                        help="epoch checkpoints (default $MEDLENS_DATA_DIR/checkpoints/NAME, outside the repository)")
+                        help="epoch checkpoints, or an ensemble's members (default $MEDLENS_DATA_DIR/checkpoints/NAME, "
+                             "outside the repository)")
     parser.add_argument("--max-images", type=int, default=None, help="use only this many images per split (smoke runs)")
     parser.add_argument("--max-steps", type=int, default=None, help="at most this many batches per epoch (smoke runs)")
     parser.add_argument("--stop-after", type=int, default=None,
@@ -50,10 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    if args.model not in RECIPES and args.model not in PRETRAINED_RECIPES:
-        raise InputError(f"unknown segmentation model {args.model!r}; "
-                         f"valid: {', '.join(sorted([*RECIPES, *PRETRAINED_RECIPES]))}")
-    base = RECIPES[PRETRAINED_RECIPES[args.model].base if args.model in PRETRAINED_RECIPES else args.model]
+    variants = {**PRETRAINED_RECIPES, **ENSEMBLE_RECIPES}
+    if args.model not in RECIPES and args.model not in variants:
+        raise InputError(f"unknown segmentation model {args.model!r}; valid: {', '.join(sorted([*RECIPES, *variants]))}")
+    base = RECIPES[variants[args.model].base if args.model in variants else args.model]
     if not (args.data / base.sources[0][0]).is_dir():
         raise InputError(f"segmentation data not found under {args.data}")
     out = model_folder(args.model, args.out)
@@ -63,6 +68,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report = record_click_curve(args.model, args.data, out, threads=args.threads,
                                     log=lambda m: print(m, file=sys.stderr, flush=True))
         return {"model": args.model, "clicks": report}
+    if args.model in ENSEMBLE_RECIPES and not args.noc_only:
+        card = train_ensemble(args.model, args.data, out, workdir=args.checkpoint_dir, threads=args.threads,
+                              device=args.device, log=lambda m: print(m, file=sys.stderr, flush=True))
+        return {"model": args.model, "out": str(out), "metrics": card["metrics"]}
     if args.model in PRETRAINED_RECIPES and not args.noc_only:
         command = f"python -m core train segmentation --model {args.model}" + (
             f" --epochs {args.epochs}" if args.epochs else "") + (f" --size {args.size}" if args.size else "") + (
@@ -82,7 +91,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"no weights to start from: {out.parent / args.init_from / 'model.safetensors'}")
     command = "python -m core train segmentation " + " ".join(sys.argv[sys.argv.index("segmentation") + 1 :]) \
         if "segmentation" in sys.argv else f"python -m core train segmentation --model {args.model}"
-    card = train(args.model, args.data, out, seed=args.seed, epochs=args.epochs, max_minutes=args.max_minutes,
+    card = train(args.model, args.data, out, seed=args.seed, split_seed=args.split_seed, epochs=args.epochs, max_minutes=args.max_minutes,
                  threads=args.threads, device=args.device, init_from=args.init_from, lr=args.lr, size=args.size,
                  command=command,
                  log=lambda m: print(m, file=sys.stderr, flush=True))

@@ -33,8 +33,7 @@ from core.registry import MODELS_DIR, preprocessing_from_dict
 from core.segmentation import pretrained
 from core.segmentation.data import NOTES, RECIPES, augmentation, load_cases, make_split, preprocessing_of
 from core.segmentation.preprocess import prepare, prepare_mask
-from core.segmentation.training import (_load_saved, _val_dice, click_report, evaluate_cases, measure_latency,
-                                        opacity_report)
+from core.segmentation.training import _val_dice, final_figures
 from core.trainloop import hardware, save_model, seed_everything, training_device, write_card
 from models.architectures import build_architecture
 
@@ -200,26 +199,9 @@ def train_pretrained(name: str, data_root: Path, out_dir: Path, *, checkpoint_di
             f"{seconds:.1f} s{' *' if improved else ''}")
 
     model.load_state_dict(load_file(str(out_dir / "model.safetensors")))
-    model.eval()
-    final: dict[str, Any] = {"per_dataset": {}, "tta": {}}
-    within = None
-    if recipe.base == "opacity-cxr":  # the base recipe's post-processing: opacity kept inside the lungs if it helps
-        final["opacity"] = opacity_report(model, [c for cases in val_sets.values() for c in cases], pre,
-                                          MODELS_DIR / "lungs-cxr")
-        log(f"opacity report: {final['opacity']}")
-        if (final["opacity"]["dice_on_images_with_opacity_within_lungs"] or 0) > (
-                final["opacity"]["dice_on_images_with_opacity"] or 0):
-            preprocessing["within"] = "lungs-cxr"
-            pre = preprocessing_from_dict(preprocessing, "segmentation")
-            within = _load_saved(MODELS_DIR / "lungs-cxr")
-            log("opacity restricted to the lungs at inference (better validation Dice)")
-    for dataset, cases in val_sets.items():
-        final["per_dataset"][dataset] = evaluate_cases(model, cases, pre, within=within)
-        final["tta"][dataset] = evaluate_cases(model, cases, pre, tta=True, within=within)
-        log(f"{dataset}: {final['per_dataset'][dataset]} (flip TTA: {final['tta'][dataset]})")
-    if recipe.base == "opacity-cxr":  # cheap on 16 images; polyps' 160 leave it to --clicks-only
-        final["clicks"] = click_report(model, val_sets, pre)
-        final["latency"] = measure_latency(model, pre)
+    # polyps' 160 validation images leave the click curve to --clicks-only; opacity's 16 are cheap
+    final, preprocessing = final_figures(model.eval(), recipe.base, val_sets, preprocessing, MODELS_DIR / "lungs-cxr",
+                                         log, clicks=recipe.base == "opacity-cxr")
     result = compare_with_base(card(final), MODELS_DIR / recipe.base / "card.json")
     write_card(out_dir, result)
     return result

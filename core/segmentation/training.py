@@ -65,6 +65,7 @@ def train(
     out_dir: Path,
     *,
     seed: int = 0,
+    split_seed: int | None = None,
     val_fraction: float = 0.2,
     epochs: int | None = None,
     max_minutes: float | None = None,
@@ -73,12 +74,14 @@ def train(
     init_from: str | None = None,
     lr: float | None = None,
     size: int | None = None,
+    models_dir: Path | None = None,
     command: str = "",
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Train recipe ``name``; write ``out_dir/model.safetensors`` + ``card.json``; return the card.
 
-    ``init_from`` (a model folder name beside ``out_dir``), ``lr`` and ``size`` override the recipe. With
+    ``split_seed`` (default ``seed``) seeds the validation split alone, so runs that differ only in
+    their training seed share one split. ``init_from`` (a model folder name beside ``out_dir``), ``lr`` and ``size`` override the recipe. With
     ``init_from == name`` training continues from the saved weights: the new stage only replaces
     them when it beats their validation Dice, and the card keeps the earlier stage's command.
     """
@@ -88,6 +91,8 @@ def train(
     previous_stage = _previous_stage(out_dir) if continuing else None
     if previous_stage:
         command = f"{previous_stage['command']} && {command}"
+    split_seed = seed if split_seed is None else split_seed
+    models_dir = out_dir.parent if models_dir is None else models_dir
     set_determinism(seed=seed)
     seed_everything(seed, threads)
     dev = training_device(device)
@@ -98,7 +103,7 @@ def train(
     t_start = time.time()
     splits, train_items, val_sets = {}, [], {}
     for dataset, mask_folder in recipe.sources:
-        split = make_split(data_root / dataset, val_fraction, seed)
+        split = make_split(data_root / dataset, val_fraction, split_seed)
         splits[dataset] = {"train": split["train"], "val": split["val"], "mask_folder": mask_folder}
         for stem, image, mask in load_cases(data_root / dataset, mask_folder, split["train"]):
             train_items.append({"image": prepare(image, pre), "label": prepare_mask(mask, size)})
@@ -112,7 +117,7 @@ def train(
     arch_args = {"in_channels": recipe.channels, "out_channels": 1, **recipe.net}
     model = build_architecture("monai_unet", **arch_args)
     if recipe.init_from:
-        init_path = out_dir.parent / recipe.init_from / "model.safetensors"
+        init_path = models_dir / recipe.init_from / "model.safetensors"
         model.load_state_dict(load_file(str(init_path)))
         log(f"initialised from {init_path}")
     model.to(dev)
@@ -172,8 +177,8 @@ def train(
             f"{seconds:.1f} s{' *' if improved else ''}")
         if improved:
             best = {"dice": val_dice, "epoch": epoch}
-            card = _card(recipe, preprocessing, arch_args, splits, data_root, seed, val_fraction, history, best,
-                         time.time() - t_start, dev, command, final=None, previous_stage=previous_stage)
+            card = _card(recipe, preprocessing, arch_args, splits, data_root, seed, split_seed, val_fraction, history,
+                         best, time.time() - t_start, dev, command, final=None, previous_stage=previous_stage)
             save_model(out_dir, model, card)
         if stopper.should_stop:
             log(f"early stop: no gain in validation Dice for {recipe.patience} epochs")
@@ -188,30 +193,41 @@ def train(
 
     # Final, honest figures: the best weights, at each image's own resolution, per data set.
     model.load_state_dict(load_file(str(out_dir / "model.safetensors")))
-    model.eval()
+    final, preprocessing = final_figures(model.eval(), recipe.name, val_sets, preprocessing, models_dir / "lungs-cxr", log)
+    card = _card(recipe, preprocessing, arch_args, splits, data_root, seed, split_seed, val_fraction, history, best,
+                 time.time() - t_start, dev, command, final=final, previous_stage=previous_stage)
+    write_card(out_dir, card)
+    return card
+
+
+def final_figures(model: torch.nn.Module, recipe_name: str, val_sets: dict[str, list], preprocessing: dict[str, Any],
+                  lungs_dir: Path, log: Callable[[str], None] = print, clicks: bool = True,
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The card's figures of trained weights on each data set's validation cases: Dice/IoU with and
+    without flip TTA, the click curve, latency, and for an opacity model the opacity report. An
+    opacity model is restricted to the lungs found by ``lungs_dir`` when that helps on validation;
+    the returned preprocessing then says so (``within``)."""
+    pre = preprocessing_from_dict(preprocessing, "segmentation")
     final: dict[str, Any] = {"per_dataset": {}, "tta": {}}
     within = None
-    if recipe.name == "opacity-cxr":
-        final["opacity"] = opacity_report(model, [c for cases in val_sets.values() for c in cases], pre,
-                                          out_dir.parent / "lungs-cxr")
+    if recipe_name == "opacity-cxr":
+        final["opacity"] = opacity_report(model, [c for cases in val_sets.values() for c in cases], pre, lungs_dir)
         log(f"opacity report: {final['opacity']}")
         if (final["opacity"]["dice_on_images_with_opacity_within_lungs"] or 0) > (
                 final["opacity"]["dice_on_images_with_opacity"] or 0):
-            preprocessing["within"] = "lungs-cxr"  # inference restricts opacity to the lungs
+            preprocessing = {**preprocessing, "within": "lungs-cxr"}  # inference restricts opacity to the lungs
             pre = preprocessing_from_dict(preprocessing, "segmentation")
-            within = _load_saved(out_dir.parent / "lungs-cxr")
+            within = _load_saved(lungs_dir)
             log("opacity restricted to the lungs at inference (better validation Dice)")
     for dataset, cases in val_sets.items():
         final["per_dataset"][dataset] = evaluate_cases(model, cases, pre, within=within)
         final["tta"][dataset] = evaluate_cases(model, cases, pre, tta=True, within=within)
         log(f"{dataset}: {final['per_dataset'][dataset]} (flip TTA: {final['tta'][dataset]})")
-    final["clicks"] = click_report(model, val_sets, pre)
-    log(f"clicks: {final['clicks']}")
+    if clicks:
+        final["clicks"] = click_report(model, val_sets, pre)
+        log(f"clicks: {final['clicks']}")
     final["latency"] = measure_latency(model, pre)
-    card = _card(recipe, preprocessing, arch_args, splits, data_root, seed, val_fraction, history, best,
-                 time.time() - t_start, dev, command, final=final, previous_stage=previous_stage)
-    write_card(out_dir, card)
-    return card
+    return final, preprocessing
 
 
 def _val_dice(model: torch.nn.Module, val_prepared, metric, dev: torch.device) -> float:
@@ -324,8 +340,8 @@ def measure_latency(model: torch.nn.Module, preprocessing: Preprocessing, repeat
             "device": str(device_of(model))}
 
 
-def _card(recipe, preprocessing, arch_args, splits, data_root, seed, val_fraction, history, best, wall, dev,
-          command, final, previous_stage: dict[str, Any] | None = None) -> dict[str, Any]:
+def _card(recipe, preprocessing, arch_args, splits, data_root, seed, split_seed, val_fraction, history, best, wall,
+          dev, command, final, previous_stage: dict[str, Any] | None = None) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         "selection": f"best validation Dice at model resolution {best['dice']:.4f} (epoch {best['epoch']})",
     }
@@ -360,7 +376,7 @@ def _card(recipe, preprocessing, arch_args, splits, data_root, seed, val_fractio
             "initialised_from": recipe.init_from,
         },
         "split": {
-            "how": f"per data set, seeded shuffle (seed {seed}) of patients (v7_covid_lung, from sources.csv) or cases; "
+            "how": f"per data set, seeded shuffle (seed {split_seed}) of patients (v7_covid_lung, from sources.csv) or cases; "
                    f"{val_fraction:.0%} validation",
             **{d: {"n_train": len(s["train"]), "n_val": len(s["val"]), "val": s["val"]} for d, s in splits.items()},
         },

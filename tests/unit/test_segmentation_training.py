@@ -97,3 +97,43 @@ def test_continuing_a_model_only_keeps_a_better_stage(tmp_path: Path, monkeypatc
     assert better["data"]["initialised_from"] == "polyp-endoscopy"
     assert "AdamW lr 0.0001" in better["training"]["optimiser"]
     assert (out / "model.safetensors").read_bytes() != weights
+
+
+@pytest.mark.slow
+def test_an_ensemble_trains_its_members_once_and_is_one_loadable_model(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Members are runs of the base recipe with seeds 0..n-1 on the split of seed 0; a second call
+    reuses finished members; the result is one ``mean_ensemble`` model the registry loads, measured
+    on the base's validation cases, with each member's own figure and command in the card."""
+    import json
+
+    import torch
+
+    from core.cache import load_model
+    from core.registry import parse_card
+    from core.segmentation import ensemble_training as ens
+
+    monkeypatch.setitem(ens.ENSEMBLE_RECIPES, "polyp-pair", ens.EnsembleRecipe(
+        name="polyp-pair", base="polyp-endoscopy", members=2, description="two polyp U-Nets"))
+    data = _tiny_polyp_set(tmp_path / "data")
+    models_dir, work = tmp_path / "models", tmp_path / "work"
+    out = models_dir / "polyp-pair"
+    card = ens.train_ensemble("polyp-pair", data, out, workdir=work, device="cpu", models_dir=models_dir, epochs=1,
+                              log=lambda m: None)
+
+    members = [json.loads((work / f"member-{k}" / "card.json").read_text()) for k in range(2)]
+    assert [m["training"]["seed"] for m in members] == [0, 1]
+    assert members[0]["split"] == members[1]["split"] == card["split"]  # one split for all members
+    assert card["architecture"] == {"name": "mean_ensemble", "args": {"member": members[0]["architecture"], "n": 2}}
+    assert card["training"]["members"][1]["command"].endswith("--seed 1 --split-seed 0")
+    assert len(card["metrics"]["members_val_dice_kvasir_seg"]) == 2
+    assert 0.0 <= card["metrics"]["val_dice_kvasir_seg"] <= 1.0
+
+    model = load_model(parse_card(out / "card.json"), torch.device("cpu"))
+    assert len(model.members) == 2
+
+    stamps = [(work / f"member-{k}" / "model.safetensors").stat().st_mtime_ns for k in range(2)]
+    again = ens.train_ensemble("polyp-pair", data, out, workdir=work, device="cpu", models_dir=models_dir, epochs=1,
+                               log=lambda m: None)
+    assert [(work / f"member-{k}" / "model.safetensors").stat().st_mtime_ns for k in range(2)] == stamps
+    assert again["metrics"]["val_dice_kvasir_seg"] == card["metrics"]["val_dice_kvasir_seg"]
