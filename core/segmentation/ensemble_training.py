@@ -81,6 +81,8 @@ def train_ensemble(name: str, data_root: Path, out_dir: Path, *, workdir: Path |
                   models_dir=models_dir, epochs=epochs, command=member_command(recipe, seed), log=log)
         member_cards.append(json.loads((folder / "card.json").read_text()))
 
+    if threads:
+        torch.set_num_threads(threads)  # also for the figures below when no member needed training
     first = member_cards[0]
     member_arch = first["architecture"]
     architecture = {"name": "mean_ensemble", "args": {"member": member_arch, "n": recipe.members}}
