@@ -165,20 +165,9 @@ def train_sequence(name: str, data: Path | None = None, seed: int = 0, cv: int =
     net = train_net("sequence_gru", gru_args, x, y, recipe, seed=seed)
     wall = time.perf_counter() - started
     card = {
-        "name": name,
-        "task": "sequence",
-        "modality": "ECG",
-        "body_part": "HEART",
-        "description": (f"Bidirectional GRU (conv stem, {preset['gru']['hidden']} hidden units) classifying "
-                        f"single heartbeats. {preset['about']}."),
-        "architecture": {"name": "sequence_gru", "args": gru_args},
-        "preprocessing": {"length": int(x.shape[1]), "normalisation": "series-zscore",
-                          "label_codes": preset["codes"]},
-        "notes": {"normalisation": "each series z-scored on its own (mean 0, sd 1) before the network"},
-        "labels": preset["labels"],
-        "data": {"file": preset["file"], "series": int(len(y)), "length": int(x.shape[1]),
-                 "class_counts": {c: int((y == i).sum()) for i, c in enumerate(preset["codes"])},
-                 "note": "official UCR TRAIN split only; the TEST split is withheld"},
+        **_ecg_card_head(name, preset, x, y, {"name": "sequence_gru", "args": gru_args},
+                         f"Bidirectional GRU (conv stem, {preset['gru']['hidden']} hidden units) classifying "
+                         f"single heartbeats. {preset['about']}."),
         "split": {"cv": f"{cv}-fold StratifiedKFold, shuffle, random_state={seed}, on the TRAIN split",
                   "final_fit": "all TRAIN series"},
         "metrics": metrics,
@@ -279,6 +268,25 @@ CANDIDATES = {"ecg5000-minirocket": ("minirocket", "gru", "minirocket+gru")}
 CANDIDATE_NAMES = {"minirocket": "MiniRocket", "cnn1d": "a 1-D CNN", "gru": "a GRU", "minirocket+gru": "MiniRocket+GRU"}
 
 
+def _ecg_card_head(name: str, preset: dict[str, Any], x: np.ndarray, y: np.ndarray, architecture: dict[str, Any],
+                   description: str) -> dict[str, Any]:
+    """What every heartbeat model's card says first: identity, network, input and the TRAIN data."""
+    return {
+        "name": name,
+        "task": "sequence",
+        "modality": "ECG",
+        "body_part": "HEART",
+        "description": description,
+        "architecture": architecture,
+        "preprocessing": {"length": int(x.shape[1]), "normalisation": "series-zscore", "label_codes": preset["codes"]},
+        "notes": {"normalisation": "each series z-scored on its own (mean 0, sd 1) before the network"},
+        "labels": preset["labels"],
+        "data": {"file": preset["file"], "series": int(len(y)), "length": int(x.shape[1]),
+                 "class_counts": {c: int((y == i).sum()) for i, c in enumerate(preset["codes"])},
+                 "note": "official UCR TRAIN split only; the TEST split is withheld"},
+    }
+
+
 def train_selected(name: str, data: str | None = None, seed: int = 0, folds: int = 5, repeats: int = 3,
                    out: str | None = None, command: str = "", num_features: int = 10_000) -> dict[str, Any]:
     """Repeated CV of every candidate on the TRAIN file, then the chosen one fitted on all of it."""
@@ -297,19 +305,9 @@ def train_selected(name: str, data: str | None = None, seed: int = 0, folds: int
     net, architecture = sequence_selection.fit_chosen(chosen, x, y, k, gru_args, cnn_args, recipe, seed, num_features)
     wall = time.perf_counter() - started
     card = {
-        "name": name,
-        "task": "sequence",
-        "modality": "ECG",
-        "body_part": "HEART",
-        "description": (f"{sequence_selection.DESCRIPTIONS[chosen]}, chosen by {repeats}x{folds}-fold stratified CV on the TRAIN "
-                        f"split among {', '.join(among[:-1])} and {among[-1]}. {preset['about']}."),
-        "architecture": architecture,
-        "preprocessing": {"length": int(x.shape[1]), "label_codes": preset["codes"], "normalisation": "series-zscore"},
-        "notes": {"normalisation": "each series z-scored on its own (mean 0, sd 1) before the network"},
-        "labels": preset["labels"],
-        "data": {"file": preset["file"], "series": int(len(y)), "length": int(x.shape[1]),
-                 "class_counts": {c: int((y == i).sum()) for i, c in enumerate(preset["codes"])},
-                 "note": "official UCR TRAIN split only; the TEST split is withheld"},
+        **_ecg_card_head(name, preset, x, y, architecture,
+                         f"{sequence_selection.DESCRIPTIONS[chosen]}, chosen by {repeats}x{folds}-fold stratified CV "
+                         f"on the TRAIN split among {', '.join(among[:-1])} and {among[-1]}. {preset['about']}."),
         "split": {"cv": (f"{repeats} repeats of {folds}-fold StratifiedKFold (shuffle, random_state={seed}.."
                          f"{seed + repeats - 1}) on the TRAIN split; the same folds for every candidate"),
                   "final_fit": "all TRAIN series"},
