@@ -41,6 +41,6 @@ def test_breast_us_is_not_the_default_for_a_chest_xray_example() -> None:
 def test_segmentation_default_skips_a_mismatched_preference() -> None:
     endoscopy = _image("ES")
     assert seg_service.default_model(endoscopy, preferred="lungs-cxr") == "polyp-endoscopy-lite0"  # the superseding model first
-    assert seg_service.default_model(_image("CR"), preferred="opacity-cxr") == "opacity-cxr-ensemble"  # supersedes it
+    assert seg_service.default_model(_image("CR"), preferred="opacity-cxr") == "opacity-cxr"
     ok, reason = seg_service.compatibility("polyp-endoscopy", _image("CR"))
     assert not ok and "endoscopy" in reason
