@@ -24,7 +24,7 @@ from core.paths import data_dir, ensure_private_dir
 from core.registry import MODELS_DIR
 from core.segmentation.data import NOTES, RECIPES, load_cases
 from core.segmentation.pretrained_training import compare_with_base
-from core.segmentation.training import final_figures, train
+from core.segmentation.training import card_head, final_figures, final_metrics, train
 from core.trainloop import hardware, save_model, training_device
 from models.architectures import build_architecture
 
@@ -107,27 +107,14 @@ def train_ensemble(name: str, data_root: Path, out_dir: Path, *, workdir: Path |
 def _card(recipe: EnsembleRecipe, base, first: dict[str, Any], member_cards: list[dict[str, Any]],
           architecture: dict[str, Any], preprocessing: dict[str, Any], final: dict[str, Any], combine_s: float,
           model: torch.nn.Module) -> dict[str, Any]:
-    metrics: dict[str, Any] = {}
-    for dataset, scores in final["per_dataset"].items():
-        metrics[f"val_dice_{dataset}"] = round(scores["dice"], 4)
-        metrics[f"val_iou_{dataset}"] = round(scores["iou"], 4)
-        metrics[f"val_n_{dataset}"] = scores["n"]
-        metrics[f"val_dice_{dataset}_flip_tta"] = round(final["tta"][dataset]["dice"], 4)
+    metrics = final_metrics(final, how=("mean per-image Dice/IoU on the validation split at each image's own "
+                                         "resolution, threshold 0.5 on the mean of the members' logits and the card's "
+                                         "post-processing (core.segmentation.training.evaluate_cases)"))
+    for dataset in final["per_dataset"]:
         metrics[f"members_val_dice_{dataset}"] = [m["metrics"].get(f"val_dice_{dataset}") for m in member_cards]
-    metrics["how"] = ("mean per-image Dice/IoU on the validation split at each image's own resolution, threshold 0.5 "
-                      "on the mean of the members' logits and the card's post-processing "
-                      "(core.segmentation.training.evaluate_cases)")
-    metrics.update({k: final[k] for k in ("latency", "clicks", "opacity") if k in final})
     device = next(model.parameters()).device
     return {
-        "name": recipe.name,
-        "task": "segmentation",
-        "modality": base.modality,
-        "body_part": base.body_part,
-        "description": recipe.description,
-        "architecture": architecture,
-        "weights": "model.safetensors",
-        "preprocessing": preprocessing,
+        **card_head(recipe.name, base, recipe.description, architecture, preprocessing),
         "notes": {**NOTES, "output": "the mean of the members' logits; sigmoid gives the foreground probability"},
         "labels": list(base.labels),
         "data": first["data"],

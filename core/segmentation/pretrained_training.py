@@ -33,7 +33,7 @@ from core.registry import MODELS_DIR, preprocessing_from_dict
 from core.segmentation import pretrained
 from core.segmentation.data import NOTES, RECIPES, augmentation, load_cases, make_split, preprocessing_of
 from core.segmentation.preprocess import prepare, prepare_mask
-from core.segmentation.training import _val_dice, final_figures
+from core.segmentation.training import _val_dice, card_head, final_figures, final_metrics
 from core.trainloop import hardware, save_model, seed_everything, training_device, write_card
 from models.architectures import build_architecture
 
@@ -237,25 +237,12 @@ def _card(recipe: PretrainedRecipe, base, preprocessing: dict[str, Any], arch_ar
     metrics: dict[str, Any] = {"selection": (f"best validation Dice at model resolution {state['best_dice']:.4f} "
                                              f"(epoch {state['best_epoch']})")}
     if final:
-        for dataset, scores in final["per_dataset"].items():
-            metrics[f"val_dice_{dataset}"] = round(scores["dice"], 4)
-            metrics[f"val_iou_{dataset}"] = round(scores["iou"], 4)
-            metrics[f"val_n_{dataset}"] = scores["n"]
-            metrics[f"val_dice_{dataset}_flip_tta"] = round(final["tta"][dataset]["dice"], 4)
-        metrics["how"] = ("mean per-image Dice/IoU on the validation split at each image's own resolution, "
-                          "threshold 0.5 and the card's post-processing (core.segmentation.training.evaluate_cases)")
-        metrics.update({k: final[k] for k in ("latency", "clicks", "opacity") if k in final})
+        metrics.update(final_metrics(final))
     else:
         metrics["note"] = "training in progress: weights are the best so far; final figures follow at the end"
     return {
-        "name": recipe.name,
-        "task": "segmentation",
-        "modality": base.modality,
-        "body_part": base.body_part,
-        "description": recipe.description,
-        "architecture": {"name": "efficientnet_lite0_unet", "args": arch_args},
-        "weights": "model.safetensors",
-        "preprocessing": preprocessing,
+        **card_head(recipe.name, base, recipe.description, {"name": "efficientnet_lite0_unet", "args": arch_args},
+                    preprocessing),
         "notes": {**NOTES, "input_scaling": "the network scales [0, 1] input to the encoder's (x * 255 - 127) / 128"},
         "labels": list(base.labels),
         "data": {"root": "../shared/data/seg (README.md there: sources, licences, held-out part)",

@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 import models  # noqa: F401  (registers the architectures)
 from core.cache import device_of
 from core.registry import Preprocessing, parse_card, preprocessing_from_dict
-from core.segmentation.data import NOTES, RECIPES, augmentation, load_cases, make_split, preprocessing_of
+from core.segmentation.data import NOTES, RECIPES, Recipe, augmentation, load_cases, make_split, preprocessing_of
 from core.segmentation.inference import predict_proba, threshold_and_clean
 from core.segmentation.metrics import dice_iou
 from core.segmentation.preprocess import prepare, prepare_mask
@@ -230,6 +230,31 @@ def final_figures(model: torch.nn.Module, recipe_name: str, val_sets: dict[str, 
     return final, preprocessing
 
 
+HOW = ("mean per-image Dice/IoU on the validation split at each image's own resolution, threshold 0.5 and the "
+       "card's post-processing (core.segmentation.training.evaluate_cases)")
+
+
+def final_metrics(final: dict[str, Any], how: str = HOW) -> dict[str, Any]:
+    """The card's ``metrics`` entries for the figures of ``final_figures``."""
+    metrics: dict[str, Any] = {}
+    for dataset, scores in final["per_dataset"].items():
+        metrics[f"val_dice_{dataset}"] = round(scores["dice"], 4)
+        metrics[f"val_iou_{dataset}"] = round(scores["iou"], 4)
+        metrics[f"val_n_{dataset}"] = scores["n"]
+        metrics[f"val_dice_{dataset}_flip_tta"] = round(final["tta"][dataset]["dice"], 4)
+    metrics["how"] = how
+    metrics.update({k: final[k] for k in ("latency", "clicks", "opacity") if k in final})
+    return metrics
+
+
+def card_head(name: str, recipe: Recipe, description: str, architecture: dict[str, Any],
+              preprocessing: dict[str, Any]) -> dict[str, Any]:
+    """What every segmentation card says first: identity, modality (from the data recipe), network, input."""
+    return {"name": name, "task": "segmentation", "modality": recipe.modality, "body_part": recipe.body_part,
+            "description": description, "architecture": architecture, "weights": "model.safetensors",
+            "preprocessing": preprocessing}
+
+
 def _val_dice(model: torch.nn.Module, val_prepared, metric, dev: torch.device) -> float:
     """Mean validation Dice at model resolution, threshold 0.5 (the early-stopping signal)."""
     model.eval()
@@ -346,28 +371,11 @@ def _card(recipe, preprocessing, arch_args, splits, data_root, seed, split_seed,
         "selection": f"best validation Dice at model resolution {best['dice']:.4f} (epoch {best['epoch']})",
     }
     if final:
-        for dataset, scores in final["per_dataset"].items():
-            metrics[f"val_dice_{dataset}"] = round(scores["dice"], 4)
-            metrics[f"val_iou_{dataset}"] = round(scores["iou"], 4)
-            metrics[f"val_n_{dataset}"] = scores["n"]
-            metrics[f"val_dice_{dataset}_flip_tta"] = round(final["tta"][dataset]["dice"], 4)
-        metrics["how"] = ("mean per-image Dice/IoU on the validation split at each image's own resolution, "
-                          "threshold 0.5 and the card's post-processing (core.segmentation.training.evaluate_cases)")
-        metrics["latency"] = final["latency"]
-        metrics["clicks"] = final["clicks"]
-        if "opacity" in final:
-            metrics["opacity"] = final["opacity"]
+        metrics.update(final_metrics(final))
     else:
         metrics["note"] = "training in progress: weights are the best so far; final figures follow at the end"
     return {
-        "name": recipe.name,
-        "task": "segmentation",
-        "modality": recipe.modality,
-        "body_part": recipe.body_part,
-        "description": recipe.description,
-        "architecture": {"name": "monai_unet", "args": arch_args},
-        "weights": "model.safetensors",
-        "preprocessing": preprocessing,
+        **card_head(recipe.name, recipe, recipe.description, {"name": "monai_unet", "args": arch_args}, preprocessing),
         "notes": NOTES,
         "labels": list(recipe.labels),
         "data": {
