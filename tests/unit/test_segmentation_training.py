@@ -108,6 +108,7 @@ def test_an_ensemble_trains_its_members_once_and_is_one_loadable_model(tmp_path:
     import json
 
     import torch
+    from safetensors.torch import load_file
 
     from core.cache import load_model
     from core.registry import parse_card
@@ -131,6 +132,9 @@ def test_an_ensemble_trains_its_members_once_and_is_one_loadable_model(tmp_path:
 
     model = load_model(parse_card(out / "card.json"), torch.device("cpu"))
     assert len(model.members) == 2
+    stored = load_file(str(out / "model.safetensors"))  # half the size; computed in float32
+    assert {t.dtype for t in stored.values() if t.is_floating_point()} == {torch.float16}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
 
     stamps = [(work / f"member-{k}" / "model.safetensors").stat().st_mtime_ns for k in range(2)]
     again = ens.train_ensemble("polyp-pair", data, out, workdir=work, device="cpu", models_dir=models_dir, epochs=1,
