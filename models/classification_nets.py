@@ -14,6 +14,7 @@ import torch.nn as nn
 from monai.networks.nets import ResNet
 
 from models.architectures import register_architecture
+from models.ensemble import MeanEnsemble
 
 
 class ClassifierResNet(nn.Module):
@@ -92,7 +93,7 @@ def classifier_resnet(**args) -> nn.Module:
     return ClassifierResNet(**args)
 
 
-class ClassifierEnsemble(nn.Module):
+class ClassifierEnsemble(MeanEnsemble):
     """Mean of the logits of ``n_members`` :class:`ClassifierResNet` of the same shape.
 
     Averaging independently trained members is a known lever on small data sets (BreastMNIST).
@@ -100,8 +101,7 @@ class ClassifierEnsemble(nn.Module):
     """
 
     def __init__(self, n_members: int = 3, **member_args) -> None:
-        super().__init__()
-        self.members = nn.ModuleList(ClassifierResNet(**member_args) for _ in range(n_members))
+        super().__init__([ClassifierResNet(**member_args) for _ in range(n_members)])
         for member in self.members:  # one set of OOD statistics, on the ensemble
             del member.ood_mean, member.ood_precision
         width = sum(member_args.get("widths", (32, 64, 128, 256)))
@@ -110,9 +110,6 @@ class ClassifierEnsemble(nn.Module):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.members[0].embed(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([m(x) for m in self.members]).mean(0)
 
 
 @register_architecture("classifier_ensemble")
