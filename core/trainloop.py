@@ -84,6 +84,12 @@ def _state(state: Mapping[str, torch.Tensor] | torch.nn.Module) -> dict[str, tor
     return {k: v.detach().cpu().contiguous() for k, v in state.items()}
 
 
+def stored_float16(tensor: torch.Tensor) -> torch.Tensor:
+    """A weight as an ensemble stores it: floats in float16, so several members fit the repository's
+    30 MB per file; loading casts them back into the float32 parameters."""
+    return tensor.to(torch.float16) if tensor.is_floating_point() else tensor
+
+
 def _open_folder(folder: Path) -> int:
     """Create ``folder``; returns the file mode for what goes in it: 0600 in a private 0700 folder
     for a user's model (under the data folder), else 0644 (committed models must be readable)."""

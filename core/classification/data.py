@@ -2,7 +2,8 @@
 
 - ``pneumonia-cxr``: ``cxr_pneumonia/train`` with a validation split carved **by patient**
   (the patient key from the file name, see that folder's README), stratified by class;
-- ``breast-us``: BreastMNIST official train / val (``medmnist/breastmnist_28.npz``); the
+- ``breast-us`` (three ResNets from scratch) and ``breast-us-lite0`` (the ImageNet EfficientNet-Lite0
+  encoder, fine-tuned): BreastMNIST official train / val (``medmnist/breastmnist_28.npz``); the
   model's positive class is malignant = ``1 - label``.
 Every choice of a recipe (``RECIPES``) is written to the card of the model it trains.
 """
@@ -40,6 +41,19 @@ RECIPES: dict[str, dict[str, Any]] = {
                     "gamma": 0.3, "contrast": 0.2, "brightness": 0.08, "noise": 0.03},
         "hflip_invariant": True,
         "mean": 0.5, "std": 0.25,
+    },
+    "breast-us-lite0": {
+        "data": "breastmnist",
+        "size": 28,
+        "architecture": "classifier_ensemble",
+        "arch_args": {"n_members": 3, "member": "lite0_classifier", "num_classes": 2, "size": 112, "dropout": 0.3},
+        "pretrained": "efficientnet-lite0", "candidate_for": "breast-us", "weights": "float16",
+        "epochs": 20, "batch_size": 32, "lr": 1e-3, "encoder_lr": 3e-4, "weight_decay": 1e-4, "label_smoothing": 0.0,
+        "ema_decay": 0.9, "select": "last",
+        "augment": {"rotate_deg": 15, "scale": 0.15, "aspect": 0.1, "translate": 0.08, "hflip": True,
+                    "gamma": 0.3, "contrast": 0.2, "brightness": 0.08, "noise": 0.03},
+        "hflip_invariant": True,
+        "mean": 0.5, "std": 0.5,  # (x - .5) / .5: the Lite0 encoder's own ImageNet input scaling
     },
     "pneumonia-cxr": {
         "data": "cxr",

@@ -63,7 +63,7 @@ def measure_ood(model: torch.nn.Module, spec: ModelSpec, data: dict[str, Any], s
         "colour_threshold": spec.card.ood.colour_threshold,
         "rule": (
             "flag when colourfulness (Hasler-Suesstrunk) > colour_threshold, or when the Mahalanobis distance of the "
-            "globally pooled features of all four residual stages from the training images' (Ledoit-Wolf) > "
+            "globally pooled features of every stage of the network from the training images' (Ledoit-Wolf) > "
             f"distance_threshold = the {percentile:g}th "
             "percentile of the validation images' distances"
         ),

@@ -17,15 +17,16 @@ from core.cache import device_of, get_model
 from core.classification import batch, explain
 from core.classification.inference import Prediction, prepare, resize01
 from core.classification.inference import classify as classify_image
-from core.registry import ModelSpec, list_models, require_spec
+from core.registry import ModelSpec, list_models, preferred_order, require_spec
 
 TASK = "classification"
 METHODS = tuple(explain.METHODS)
 
 
 def models() -> list[ModelSpec]:
-    """The registered classifiers, sorted by name."""
-    return list_models(TASK)
+    """The registered classifiers in picker order: by name, except that a model that supersedes
+    another comes just before it (``registry.preferred_order``)."""
+    return preferred_order(list_models(TASK))
 
 
 def model(name: str) -> ModelSpec:

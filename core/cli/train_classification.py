@@ -17,11 +17,11 @@ from core.errors import InputError
 from core.paths import data_dir, shared_data_dir
 from core.trainloop import model_folder
 
-HELP = "train a classification model (pneumonia-cxr, breast-us) from ../shared/data and write its card"
+HELP = "train a classification model (pneumonia-cxr, breast-us, breast-us-lite0) from ../shared/data and write its card"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="recipe name: pneumonia-cxr or breast-us")
+    parser.add_argument("--model", required=True, help="recipe name: pneumonia-cxr, breast-us or breast-us-lite0")
     parser.add_argument("--data", default=str(shared_data_dir()), help="the shared data folder")
     parser.add_argument("--out", help="folder for card.json + model.safetensors (default models/<name>)")
     parser.add_argument("--workdir", help="checkpoints and caches (default ~/.medlens/training/<name>)")

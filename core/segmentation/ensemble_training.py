@@ -25,7 +25,7 @@ from core.registry import MODELS_DIR
 from core.segmentation.data import NOTES, RECIPES, load_cases
 from core.segmentation.pretrained_training import compare_with_base
 from core.segmentation.training import card_head, final_figures, final_metrics, train
-from core.trainloop import hardware, save_model, training_device
+from core.trainloop import hardware, save_model, stored_float16, training_device
 from models.architectures import build_architecture
 
 
@@ -86,7 +86,7 @@ def train_ensemble(name: str, data_root: Path, out_dir: Path, *, workdir: Path |
     first = member_cards[0]
     member_arch = first["architecture"]
     architecture = {"name": "mean_ensemble", "args": {"member": member_arch, "n": recipe.members}}
-    state = {f"members.{seed}.{key}": stored(tensor) for seed in range(recipe.members)
+    state = {f"members.{seed}.{key}": stored_float16(tensor) for seed in range(recipe.members)
              for key, tensor in load_file(str(workdir / f"member-{seed}" / "model.safetensors")).items()}
     model = build_architecture(architecture["name"], **architecture["args"])
     model.load_state_dict(state)  # into float32 parameters: the figures below are those of the stored weights
@@ -102,12 +102,6 @@ def train_ensemble(name: str, data_root: Path, out_dir: Path, *, workdir: Path |
     card = compare_with_base(card, models_dir / recipe.base / "card.json")
     save_model(out_dir, state, card)
     return card
-
-
-def stored(tensor: torch.Tensor) -> torch.Tensor:
-    """A member tensor as the ensemble stores it: floats in float16. Five float32 U-Nets take 32 MB,
-    over the repository's 30 MB per file; loading casts them back to the float32 parameters."""
-    return tensor.to(torch.float16) if tensor.is_floating_point() else tensor
 
 
 def _card(recipe: EnsembleRecipe, base, first: dict[str, Any], member_cards: list[dict[str, Any]],

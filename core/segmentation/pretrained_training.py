@@ -8,7 +8,7 @@ run can span sessions (``--resume``). Augmentation and shuffling are seeded per 
 (``seed + epoch``), so a resumed run draws what an uninterrupted one would.
 
 The best weights so far go to ``out_dir`` (safetensors + card) after every improving epoch;
-the card records where the encoder's initial weights came from (``core.segmentation.pretrained``).
+the card records where the encoder's initial weights came from (``core.pretrained``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from safetensors.torch import load_file
 import models  # noqa: F401  (registers the architectures)
 from core.paths import data_dir, ensure_private_dir
 from core.registry import MODELS_DIR, preprocessing_from_dict
-from core.segmentation import pretrained
+from core import pretrained
 from core.segmentation.data import NOTES, RECIPES, augmentation, load_cases, make_split, preprocessing_of
 from core.segmentation.preprocess import prepare, prepare_mask
 from core.segmentation.training import _val_dice, card_head, final_figures, final_metrics

