@@ -84,6 +84,25 @@ def _state(state: Mapping[str, torch.Tensor] | torch.nn.Module) -> dict[str, tor
     return {k: v.detach().cpu().contiguous() for k, v in state.items()}
 
 
+def record_comparison(card: dict[str, Any], base: dict[str, Any], pairs: Mapping[str, tuple[float, float]],
+                      metric: str) -> dict[str, Any]:
+    """Put the base model's validation figures beside this one's (``pairs``: name -> (this, base),
+    measured on the same split by the same code) and, when this one is higher on every one, name the
+    base in ``supersedes``: this model becomes the default, the base stays available."""
+    wins = all(ours > theirs for ours, theirs in pairs.values())
+    name = base["name"]
+    card["metrics"]["compared_with_base"] = {
+        "base": name, "same_validation_split": True,
+        **{k: {"this": ours, "base": theirs, "difference": round(ours - theirs, 4)} for k, (ours, theirs) in pairs.items()},
+        "outcome": (f"higher validation {metric} than {name}: this model is the default, {name} stays available"
+                    if wins else f"not higher than {name} on validation: {name} stays the default"),
+    }
+    card.pop("supersedes", None)
+    if wins:
+        card["supersedes"] = [name]
+    return card
+
+
 def stored_float16(tensor: torch.Tensor) -> torch.Tensor:
     """A weight as an ensemble stores it: floats in float16, so several members fit the repository's
     30 MB per file; loading casts them back into the float32 parameters."""

@@ -18,7 +18,7 @@ from monai.networks.nets import ResNet
 
 from models.architectures import register_architecture
 from models.efficientnet_unet import SKIP_CHANNELS, EfficientNetLite0
-from models.ensemble import MAX_MEMBERS, MeanEnsemble
+from models.ensemble import MeanEnsemble, build_members
 
 LITE0_SIZES = (32, 512)  # the range of ``Lite0Classifier.size`` a card may ask for
 
@@ -145,7 +145,7 @@ def lite0_classifier(**args) -> nn.Module:
     return Lite0Classifier(**args)
 
 
-MEMBERS = {"classifier_resnet": ClassifierResNet, "lite0_classifier": Lite0Classifier}
+MEMBERS = ("classifier_resnet", "lite0_classifier")  # classifiers with ``embed`` and the OOD buffers
 
 
 class ClassifierEnsemble(MeanEnsemble):
@@ -159,10 +159,8 @@ class ClassifierEnsemble(MeanEnsemble):
 
     def __init__(self, n_members: int = 3, member: str = "classifier_resnet", **member_args) -> None:
         if member not in MEMBERS:
-            raise ValueError(f"an ensemble member must be one of {sorted(MEMBERS)}, not {member!r}")
-        if not isinstance(n_members, int) or not 1 <= n_members <= MAX_MEMBERS:
-            raise ValueError(f"an ensemble has 1 to {MAX_MEMBERS} members, not {n_members!r}")
-        super().__init__([MEMBERS[member](**member_args) for _ in range(n_members)])
+            raise ValueError(f"an ensemble member must be one of {', '.join(MEMBERS)}, not {member!r}")
+        super().__init__(build_members(member, member_args, n_members))
         width = self.members[0].ood_mean.numel()
         for net in self.members:  # one set of OOD statistics, on the ensemble
             del net.ood_mean, net.ood_precision

@@ -30,13 +30,17 @@ class MeanEnsemble(nn.Module):
         return torch.stack([member(x) for member in self.members]).mean(dim=0)
 
 
-@register_architecture("mean_ensemble")
-def mean_ensemble(member: Mapping[str, Any], n: int) -> nn.Module:
-    """``n`` copies of ``member`` (``{"name": registered architecture, "args": {...}}``), averaged."""
-    name = str(member.get("name", ""))
-    if name == "mean_ensemble" or name not in ARCHITECTURES:
+def build_members(name: str, args: Mapping[str, Any], n: int) -> list[nn.Module]:
+    """``n`` networks of the registered single architecture ``name``. Ensembles (names ending in
+    ``_ensemble``) cannot be members and ``n`` is bounded, so a card cannot ask for an unbounded network."""
+    if name.endswith("_ensemble") or name not in ARCHITECTURES:
         raise ValueError(f"an ensemble member must be a registered single network, not {name!r}")
     if not isinstance(n, int) or not 1 <= n <= MAX_MEMBERS:
         raise ValueError(f"an ensemble has 1 to {MAX_MEMBERS} members, not {n!r}")
-    args = dict(member.get("args") or {})
-    return MeanEnsemble([ARCHITECTURES[name](**args) for _ in range(n)])
+    return [ARCHITECTURES[name](**dict(args)) for _ in range(n)]
+
+
+@register_architecture("mean_ensemble")
+def mean_ensemble(member: Mapping[str, Any], n: int) -> nn.Module:
+    """``n`` copies of ``member`` (``{"name": registered architecture, "args": {...}}``), averaged."""
+    return MeanEnsemble(build_members(str(member.get("name", "")), member.get("args") or {}, n))

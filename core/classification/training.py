@@ -34,7 +34,8 @@ from core.classification.metrics import auc
 from core.classification.report import measure_ood, measure_tta
 from core.paths import ensure_private_dir
 from core.registry import ModelSpec, Preprocessing, parse_card
-from core.trainloop import hardware, model_folder, save_model, stored_float16, training_device, write_card
+from core.trainloop import (hardware, model_folder, record_comparison, save_model, stored_float16, training_device,
+                            write_card)
 from models.architectures import build_architecture
 
 
@@ -222,10 +223,7 @@ def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: di
     statistics stay float32), so every figure is that of the stored file."""
     half = recipe.get("weights") == "float16"
     if half:
-        with torch.no_grad():
-            for key, tensor in model.state_dict().items():
-                if tensor.is_floating_point() and not key.startswith("ood_"):
-                    tensor.copy_(stored_float16(tensor))
+        model.load_state_dict(stored_state(model, half))  # rounds the float32 parameters to what is stored
     x_val, y_val = data["val"]
     x_train, _ = data["train"]
     # OOD statistics from the training images' features.
@@ -331,10 +329,9 @@ def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: di
         "command": command,
         "intended_use": "Research and teaching use only, not for diagnosis.",
     }
-    state = {k: v if k.startswith("ood_") or not half else stored_float16(v) for k, v in model.state_dict().items()}
     if half:
         card["notes"]["weights"] = "stored as float16 (the OOD statistics as float32), computed in float32; the figures are those of the stored weights"
-    save_model(out_dir, state, card)
+    save_model(out_dir, stored_state(model, half), card)
     spec = parse_card(out_dir / "card.json")
     card["ood"].update(measure_ood(model, spec, data, shared))
     card["notes"]["ood_rule"] = card["ood"].pop("rule")
@@ -348,20 +345,15 @@ def finalise(name: str, recipe: dict[str, Any], model: torch.nn.Module, data: di
 
 
 def compare_with_base(card: dict[str, Any], base_card: Path) -> dict[str, Any]:
-    """Record the base model's validation AUC beside this one's; name the base in ``supersedes`` (this
-    becomes the default) only when this AUC is higher on the same validation split."""
+    """Compare with the base model's validation AUC when both were measured on the same split
+    (``core.trainloop.record_comparison``)."""
     if not base_card.exists():
         return card
     base = json.loads(base_card.read_text())
     if base.get("split") != card["split"]:
         return card
-    ours, theirs = card["metrics"]["at_threshold"]["auc"], base["metrics"]["at_threshold"]["auc"]
-    card["metrics"]["compared_with_base"] = {"model": base["name"], "auc": {"this": ours, "base": theirs,
-                                             "difference": round(ours - theirs, 4)}}
-    card.pop("supersedes", None)
-    if ours > theirs:
-        card["supersedes"] = [base["name"]]
-    return card
+    pairs = {"auc": (card["metrics"]["at_threshold"]["auc"], base["metrics"]["at_threshold"]["auc"])}
+    return record_comparison(card, base, pairs, "AUC")
 
 
 def remeasure_uncertainty(name: str, shared: Path, out_dir: Path, workdir: Path, command: str,
@@ -380,6 +372,11 @@ def remeasure_uncertainty(name: str, shared: Path, out_dir: Path, workdir: Path,
     write_card(out_dir, card)
     log({"card": str(out_dir / "card.json"), "uncertainty": card["uncertainty"]})
     return card
+
+
+def stored_state(model: torch.nn.Module, half: bool) -> dict[str, torch.Tensor]:
+    """The weights as written: in float16 when ``half``, except the OOD statistics (float32)."""
+    return {k: stored_float16(v) if half and not k.startswith("ood_") else v for k, v in model.state_dict().items()}
 
 
 def parse_card_with(out_dir: Path, card: dict[str, Any]) -> ModelSpec:

@@ -34,7 +34,7 @@ from core import pretrained
 from core.segmentation.data import NOTES, RECIPES, augmentation, load_cases, make_split, preprocessing_of
 from core.segmentation.preprocess import prepare, prepare_mask
 from core.segmentation.training import _val_dice, card_head, final_figures, final_metrics
-from core.trainloop import hardware, save_model, seed_everything, training_device, write_card
+from core.trainloop import hardware, record_comparison, save_model, seed_everything, training_device, write_card
 from models.architectures import build_architecture
 
 
@@ -208,8 +208,8 @@ def train_pretrained(name: str, data_root: Path, out_dir: Path, *, checkpoint_di
 
 
 def compare_with_base(card: dict[str, Any], base_card: Path) -> dict[str, Any]:
-    """Put the base model's validation Dice beside this one's (same split, same evaluation) and,
-    when this one is higher on every data set, name the base in ``supersedes`` (the new default)."""
+    """Compare with the base model's validation Dice per data set when both were measured on the
+    same validation cases (``core.trainloop.record_comparison``)."""
     if not base_card.exists():
         return card
     base = json.loads(base_card.read_text())
@@ -219,16 +219,7 @@ def compare_with_base(card: dict[str, Any], base_card: Path) -> dict[str, Any]:
     if any(ours is None or theirs is None or card["split"][d]["val"] != base["split"][d]["val"]
            for d, (ours, theirs) in pairs.items()):
         return card  # not comparable: another split or no figure
-    wins = all(ours > theirs for ours, theirs in pairs.values())
-    card["metrics"]["compared_with_base"] = {
-        "base": base["name"], "same_validation_split": True,
-        **{d: {"this": ours, "base": theirs, "difference": round(ours - theirs, 4)} for d, (ours, theirs) in pairs.items()},
-        "outcome": (f"higher validation Dice than {base['name']}: this model is the default, {base['name']} stays "
-                    "available") if wins else f"not higher than {base['name']} on validation: {base['name']} stays the default",
-    }
-    if wins:
-        card["supersedes"] = [base["name"]]
-    return card
+    return record_comparison(card, base, pairs, "Dice")
 
 
 def _card(recipe: PretrainedRecipe, base, preprocessing: dict[str, Any], arch_args: dict[str, Any],

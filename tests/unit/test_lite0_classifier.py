@@ -67,7 +67,7 @@ def test_one_epoch_from_the_wheel_writes_a_float16_ensemble_with_provenance(shar
     card = train("breast-us-lite0", shared_data, tmp_path / "out", tmp_path / "work", epochs=1, log=lambda m: None)
     assert card["training"]["init"]["sha256"].startswith("57934424") and card["training"]["encoder_lr"] == 3e-4
     assert "upsamples it to 32 px" in card["notes"]["training_resolution"] and "float16" in card["notes"]["weights"]
-    assert card["metrics"]["compared_with_base"]["model"] == "breast-us"
+    assert card["metrics"]["compared_with_base"]["base"] == "breast-us"
     state = load_file(str(tmp_path / "out" / "model.safetensors"))
     assert state["members.1.fc.weight"].dtype == torch.float16 and state["ood_precision"].dtype == torch.float32
     net = build_architecture("classifier_ensemble", **card["architecture"]["args"])

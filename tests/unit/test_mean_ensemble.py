@@ -30,6 +30,7 @@ def test_weights_are_one_state_dict_keyed_by_member() -> None:
 
 @pytest.mark.parametrize("member, n", [
     ({"name": "mean_ensemble", "args": {"member": UNET, "n": 2}}, 2),  # nested
+    ({"name": "classifier_ensemble", "args": {"n_members": 2}}, 2),  # nested, through another ensemble
     ({"name": "no_such_net"}, 2),
     (UNET, 0),
     (UNET, 10_000),
