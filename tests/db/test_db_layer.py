@@ -77,6 +77,29 @@ def test_concurrent_first_starts_migrate_once(db_url) -> None:  # type: ignore[n
         engine.dispose()
 
 
+def test_servers_opening_a_new_sqlite_file_together_all_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The switch to WAL could fail at once with "database is locked" when several connections open a
+    new file together (13 of 200 four-way first starts before ``_enable_wal`` retried it)."""
+    for trial in range(40):
+        engines = [make_engine(f"sqlite:///{tmp_path / f'{trial}.sqlite'}") for _ in range(4)]
+        errors: list[BaseException] = []
+
+        def start(engine) -> None:  # type: ignore[no-untyped-def]
+            try:
+                migrate(engine)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for engine in engines:
+            engine.dispose()
+        assert errors == [], f"first start {trial}: {errors}"
+
+
 def test_a_newer_database_is_refused(db_engine) -> None:  # type: ignore[no-untyped-def]
     with write(db_engine) as connection:
         connection.execute(text("INSERT INTO schema_version (version, name, applied) VALUES (:v, 'future', 0)"),
