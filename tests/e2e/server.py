@@ -126,3 +126,21 @@ def wait_until_idle(page, timeout_ms: int = 120_000) -> None:
     page.evaluate("() => { if (window.__medlens) window.__medlens.calm = 0; }")
     page.wait_for_function(_IDLE_JS, arg=[SETTLE_FRAMES, INPUT_GRACE_MS], timeout=timeout_ms,
                            polling="raf")  # checked once per rendered frame
+
+
+def download(page, name: str, *, exact: bool = False, tries: int = 3) -> bytes:
+    """Click download button ``name`` once the app is idle and return the file. A click that lands
+    while a fragment reruns can hit a button about to be replaced and start nothing (seen once in CI,
+    right after "Run model"): as a user would, click again, at most ``tries`` times."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(1, tries + 1):
+        wait_until_idle(page)
+        try:
+            with page.expect_download(timeout=30_000) as info:
+                page.get_by_role("button", name=name, exact=exact).click()
+            return open(info.value.path(), "rb").read()
+        except PlaywrightTimeout:
+            if attempt == tries:
+                raise
+    raise AssertionError("unreachable")

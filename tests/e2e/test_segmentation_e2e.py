@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.e2e.conftest import ARTIFACTS, assert_no_exception, wait_until_idle
-from tests.e2e.server import instrument
+from tests.e2e.server import download, instrument
 from tests.e2e.viewer_driver import ViewerDriver, reference_stroke, sha
 
 EXAMPLE = "Chest X-ray (PNG, adult PA)"  # cxr_pneumocystis.png, 512x408
@@ -57,13 +57,6 @@ def demo_segmentation(page) -> None:
         wait_until_idle(page)
 
 
-def _download(page, name) -> bytes:
-    wait_until_idle(page)
-    with page.expect_download() as info:
-        page.get_by_role("button", name=name).click()
-    return open(info.value.path(), "rb").read()
-
-
 def _settled(viewer: ViewerDriver, page, expected: np.ndarray) -> None:
     viewer.expect_mask(expected)
     wait_until_idle(page)
@@ -83,7 +76,7 @@ def test_segment_edit_undo_reload_download(page, app_url: str) -> None:
     assert lungs > 0.1 * 512 * 408, f"the lung model found only {lungs} px"
     viewer.wait("el.dataset.label === 'lung'")  # the model's label is shown
     page.get_by_text("Single files").click()
-    model_png = np.asarray(Image.open(io.BytesIO(_download(page, "PNG (label shown)")))) > 0
+    model_png = np.asarray(Image.open(io.BytesIO(download(page, "PNG (label shown)")))) > 0
     assert int(model_png.sum()) == lungs
     viewer.wait(f"el.dataset.maskSha === '{sha(model_png)}'")  # model run: export == screen
     page.screenshot(path=str(ARTIFACTS / "segmentation-after-segment.png"), full_page=True)
@@ -118,7 +111,7 @@ def test_segment_edit_undo_reload_download(page, app_url: str) -> None:
     assert _pixels(page, "lung") == lungs
     assert_no_exception(page)
 
-    data = _download(page, "Download zip")
+    data = download(page, "Download zip")
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         names = zf.namelist()
         manifest = json.loads(zf.read("manifest.json"))

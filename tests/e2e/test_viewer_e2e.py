@@ -16,6 +16,7 @@ from PIL import Image
 
 from core.paths import shared_data_dir
 from tests.e2e.conftest import ARTIFACTS, wait_until_idle
+from tests.e2e.server import download
 from tests.e2e.viewer_driver import ViewerDriver, reference_stroke, viewer_app
 
 CR = "dicom/xray/RG1_J2KI.dcm"
@@ -32,23 +33,16 @@ def cr_url(tmp_path_factory):
         yield url
 
 
-def _download(page, name: str) -> bytes:
-    wait_until_idle(page)  # a click while the fragment reruns can hit a button about to be replaced
-    with page.expect_download(timeout=60_000) as info:
-        page.get_by_role("button", name=name, exact=True).click()
-    return open(info.value.path(), "rb").read()
-
-
 def _exports_equal(page, expected: np.ndarray) -> None:
-    png = np.asarray(Image.open(io.BytesIO(_download(page, "PNG")))) > 0
+    png = np.asarray(Image.open(io.BytesIO(download(page, "PNG", exact=True)))) > 0
     assert png.shape == HW and np.array_equal(png, expected), "PNG differs from the screen"
-    nifti = nib.Nifti1Image.from_bytes(gzip.decompress(_download(page, "NIfTI")))
+    nifti = nib.Nifti1Image.from_bytes(gzip.decompress(download(page, "NIfTI", exact=True)))
     volume = np.asarray(nifti.dataobj).transpose(2, 1, 0) > 0  # (frames, H, W)
     assert np.array_equal(volume[0], expected), "NIfTI differs from the screen"
     import highdicom as hd
     import pydicom
 
-    seg = hd.seg.Segmentation.from_dataset(pydicom.dcmread(io.BytesIO(_download(page, "DICOM SEG"))))
+    seg = hd.seg.Segmentation.from_dataset(pydicom.dcmread(io.BytesIO(download(page, "DICOM SEG", exact=True))))
     source = pydicom.dcmread(shared_data_dir() / CR, stop_before_pixels=True)
     pixels = np.asarray(seg.get_pixels_by_source_instance([source.SOPInstanceUID], skip_overlap_checks=True))
     assert np.array_equal(pixels[0, ..., 0] > 0, expected), "DICOM SEG differs from the screen"
