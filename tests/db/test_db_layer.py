@@ -53,15 +53,15 @@ def test_migrations_bring_a_new_database_to_the_latest_version(db_engine) -> Non
     assert migrate(db_engine) == []  # idempotent
 
 
-def test_concurrent_first_starts_migrate_once(db_url) -> None:  # type: ignore[no-untyped-def]
-    engines = [make_engine(db_url) for _ in range(4)]
+def _start_together(engines: list) -> tuple[list[list[int]], list[BaseException]]:  # type: ignore[type-arg]
+    """Migrate every engine at once, as servers starting together would: (versions applied, errors)."""
     applied: list[list[int]] = []
     errors: list[BaseException] = []
 
     def start(engine) -> None:  # type: ignore[no-untyped-def]
         try:
             applied.append(migrate(engine))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
             errors.append(exc)
 
     threads = [threading.Thread(target=start, args=(e,)) for e in engines]
@@ -69,6 +69,12 @@ def test_concurrent_first_starts_migrate_once(db_url) -> None:  # type: ignore[n
         thread.start()
     for thread in threads:
         thread.join()
+    return applied, errors
+
+
+def test_concurrent_first_starts_migrate_once(db_url) -> None:  # type: ignore[no-untyped-def]
+    engines = [make_engine(db_url) for _ in range(4)]
+    applied, errors = _start_together(engines)
     assert errors == []
     assert sorted(len(a) for a in applied) == [0, 0, 0, latest_version()]
     with read(engines[0]) as connection:
@@ -82,19 +88,7 @@ def test_servers_opening_a_new_sqlite_file_together_all_start(tmp_path) -> None:
     new file together (13 of 200 four-way first starts before ``_enable_wal`` retried it)."""
     for trial in range(40):
         engines = [make_engine(f"sqlite:///{tmp_path / f'{trial}.sqlite'}") for _ in range(4)]
-        errors: list[BaseException] = []
-
-        def start(engine) -> None:  # type: ignore[no-untyped-def]
-            try:
-                migrate(engine)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=start, args=(e,)) for e in engines]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        _, errors = _start_together(engines)
         for engine in engines:
             engine.dispose()
         assert errors == [], f"first start {trial}: {errors}"
